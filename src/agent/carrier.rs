@@ -1,0 +1,99 @@
+//! What the operations return: the `Webhook` carrier and `WebhookResult`, wire-neutral.
+
+use crate::domain::{
+    Associate, Millis, NotifyVia, NotifyWhen, TypedValue, WebhookRecord, WebhookState, WebhookUsage,
+};
+
+/// The `Webhook` carrier as clients see it, associates resolved. Unsaved webhooks
+/// (CreateDefaultWebhook) have id 0, no dates and nulls where NetServer has nulls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookCarrier {
+    pub id: i32,
+    pub name: Option<String>,
+    pub events: Vec<String>,
+    pub target_url: Option<String>,
+    pub secret: Option<String>,
+    pub state: WebhookState,
+    pub kind: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub properties: Vec<(String, TypedValue)>,
+    /// `None` is the unset date `0001-01-01T00:00:00`.
+    pub registered: Option<Millis>,
+    pub registered_associate: Option<Associate>,
+    pub updated: Option<Millis>,
+    pub updated_associate: Option<Associate>,
+    pub errors_email: Option<String>,
+    pub error_emails: Vec<String>,
+    /// Associate ids to notify, with the user when it still exists.
+    pub error_associates: Vec<(i32, Option<Associate>)>,
+    pub description: Option<String>,
+    pub notify_via: NotifyVia,
+    pub notify_when: NotifyWhen,
+    pub usage: WebhookUsage,
+}
+
+impl WebhookCarrier {
+    /// CreateDefaultWebhook's answer (contract §1.4).
+    pub fn default_new() -> WebhookCarrier {
+        WebhookCarrier {
+            id: 0,
+            name: None,
+            events: vec!["contact.created".into(), "contact.deleted".into()],
+            target_url: None,
+            secret: None,
+            state: WebhookState::Active,
+            kind: Some("webhook".into()),
+            headers: Vec::new(),
+            properties: Vec::new(),
+            registered: None,
+            registered_associate: None,
+            updated: None,
+            updated_associate: None,
+            errors_email: None,
+            error_emails: Vec::new(),
+            error_associates: Vec::new(),
+            description: None,
+            notify_via: NotifyVia::None,
+            notify_when: NotifyWhen::default(),
+            usage: WebhookUsage::default(),
+        }
+    }
+
+    pub fn from_record(
+        r: WebhookRecord,
+        registered_associate: Option<Associate>,
+        updated_associate: Option<Associate>,
+        error_associates: Vec<(i32, Option<Associate>)>,
+    ) -> WebhookCarrier {
+        WebhookCarrier {
+            id: r.id,
+            name: Some(r.name),
+            events: r.events,
+            target_url: Some(r.target_url),
+            secret: r.secret,
+            state: r.state,
+            kind: Some(r.kind),
+            headers: r.headers,
+            properties: r.properties,
+            registered: Some(r.registered),
+            registered_associate,
+            updated: Some(r.updated),
+            updated_associate,
+            errors_email: r.errors_email,
+            error_emails: r.error_emails,
+            error_associates,
+            description: r.description,
+            notify_via: r.notify_via,
+            notify_when: r.notify_when,
+            usage: r.usage,
+        }
+    }
+}
+
+/// TestWebhook's answer: whether the target accepted the ping, and what it said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookResult {
+    pub success: bool,
+    /// Status line, headers and body of the target's answer, or the transport error.
+    pub message: String,
+}

@@ -1,0 +1,161 @@
+//! Who is calling: users (argon2 passwords), tickets (`7T:...`, sliding expiry, in the database
+//! so that any node accepts them) and application tokens.
+
+mod password;
+mod secret;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::{Associate, Millis, now_millis};
+use crate::store::{AppRecord, Store, StoreError, UserRecord};
+
+pub use password::{hash_password, verify_password};
+pub use secret::{random_token, sha256_hex};
+
+/// Why a caller was refused. Each maps to a precise client-facing message.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(
+        "No ticket was given: call SoPrincipal.svc AuthenticateUsernamePassword and pass its Ticket in Credentials"
+    )]
+    MissingTicket,
+    #[error("The ticket is not valid: it is unknown or was issued by another server")]
+    UnknownTicket,
+    #[error("The ticket has expired: authenticate again")]
+    ExpiredTicket,
+    #[error("The user name or password is wrong")]
+    WrongPassword,
+    #[error("The application token is not registered on this server")]
+    UnknownAppToken,
+    #[error("An application token is required on this server (online mode)")]
+    MissingAppToken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An authenticated caller: the user behind the ticket and, if given, the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user: Associate,
+    pub app: Option<AppRecord>,
+}
+
+/// Ticket and token checks over the store.
+#[derive(Clone)]
+pub struct Auth {
+    store: Arc<dyn Store>,
+    /// How long a ticket lives after its last use (sliding expiry).
+    ticket_ttl: Duration,
+    /// Online mode: every call must carry a registered application token.
+    require_app_token: bool,
+}
+
+/// The prefix of tickets hookwire issues, as NetServer's (`7T:`).
+const TICKET_PREFIX: &str = "7T:";
+
+fn associate_of(user: &UserRecord) -> Associate {
+    Associate {
+        id: i32::try_from(user.id).unwrap_or(i32::MAX),
+        name: user.name.clone(),
+        full_name: user.full_name.clone(),
+    }
+}
+
+impl Auth {
+    pub fn new(store: Arc<dyn Store>, ticket_ttl: Duration, require_app_token: bool) -> Auth {
+        Auth {
+            store,
+            ticket_ttl,
+            require_app_token,
+        }
+    }
+
+    fn ttl_millis(&self) -> Millis {
+        i64::try_from(self.ticket_ttl.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Checks a user name and password and issues a new ticket.
+    pub async fn login(
+        &self,
+        user_name: &str,
+        password: &str,
+    ) -> Result<(String, Associate), AuthError> {
+        let user = self.store.user_by_name(user_name.trim()).await?;
+        // Without the user, verify against a fixed hash anyway so timing does not reveal names.
+        let hash = user
+            .as_ref()
+            .map(|u| u.password_hash.clone())
+            .unwrap_or_else(|| password::DUMMY_HASH.to_string());
+        let ok = verify_password(password.to_string(), hash).await;
+        let user = match user {
+            Some(u) if ok => u,
+            _ => return Err(AuthError::WrongPassword),
+        };
+        let ticket = format!("{TICKET_PREFIX}{}", random_token());
+        let expires = now_millis().saturating_add(self.ttl_millis());
+        self.store
+            .insert_ticket(&sha256_hex(&ticket), user.id, expires)
+            .await?;
+        Ok((ticket, associate_of(&user)))
+    }
+
+    /// Resolves the ticket and application token of a request to a [`Caller`].
+    pub async fn caller(
+        &self,
+        ticket: Option<&str>,
+        app_token: Option<&str>,
+    ) -> Result<Caller, AuthError> {
+        let ticket = ticket
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::MissingTicket)?;
+        let hash = sha256_hex(ticket);
+        let (user_id, expires) = self
+            .store
+            .ticket(&hash)
+            .await?
+            .ok_or(AuthError::UnknownTicket)?;
+        let now = now_millis();
+        if expires < now {
+            return Err(AuthError::ExpiredTicket);
+        }
+        // Slide the expiry, but write at most about once a minute per ticket, not on every call.
+        let renewed = now.saturating_add(self.ttl_millis());
+        if renewed - expires > 60_000.min(self.ttl_millis() / 2) {
+            self.store.extend_ticket(&hash, renewed).await?;
+        }
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AuthError::UnknownTicket)?;
+        let app = self.app(app_token).await?;
+        Ok(Caller {
+            user: associate_of(&user),
+            app,
+        })
+    }
+
+    /// Resolves an application token; empty means none (DESIGN §4).
+    pub async fn app(&self, token: Option<&str>) -> Result<Option<AppRecord>, AuthError> {
+        match token.map(str::trim).filter(|t| !t.is_empty()) {
+            None if self.require_app_token => Err(AuthError::MissingAppToken),
+            None => Ok(None),
+            Some(t) => match self.store.app_by_token_hash(&sha256_hex(t)).await? {
+                Some(app) => Ok(Some(app)),
+                None => Err(AuthError::UnknownAppToken),
+            },
+        }
+    }
+
+    /// Looks up an associate by id (for RegisteredAssociate / UpdatedAssociate).
+    pub async fn associate(&self, id: i32) -> Result<Option<Associate>, StoreError> {
+        Ok(self
+            .store
+            .user_by_id(i64::from(id))
+            .await?
+            .as_ref()
+            .map(associate_of))
+    }
+}

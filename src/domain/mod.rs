@@ -1,0 +1,25 @@
+//! The webhook domain: types that are valid once built (parse, don't validate).
+//!
+//! Wire adapters (SOAP, REST) produce the loose [`WebhookInput`]; the agent turns it into a
+//! [`WebhookSpec`] whose newtypes guarantee every rule of `SaveWebhook`.
+
+mod event_name;
+mod state;
+mod value;
+mod webhook;
+
+pub use event_name::{EventName, check_signal_name, subscription_matches};
+pub use state::{NotifyVia, NotifyWhen, WebhookState};
+pub use value::TypedValue;
+pub use webhook::{
+    Associate, TargetUrl, WebhookInput, WebhookKind, WebhookName, WebhookRecord, WebhookSpec,
+    WebhookUsage,
+};
+
+/// Milliseconds since the Unix epoch, UTC: the one time representation in the store.
+pub type Millis = i64;
+
+/// The current time as [`Millis`].
+pub fn now_millis() -> Millis {
+    chrono::Utc::now().timestamp_millis()
+}

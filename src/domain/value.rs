@@ -1,0 +1,208 @@
+//! Typed values of `StringObjectDictionary` (`xs:anyType`): SignalEvent data and webhook Properties.
+
+use serde::{Deserialize, Serialize};
+
+/// One `anyType` value, keeping the XSD type the client declared so that a value saved as
+/// `xsd:int` comes back as `xsd:int` and reaches receivers as a JSON number.
+///
+/// Decimal and dateTime keep their lexical form: they were validated on the way in, and
+/// re-formatting them would change what the client sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "v", rename_all = "lowercase")]
+pub enum TypedValue {
+    Null,
+    String(String),
+    Int(i32),
+    Short(i16),
+    Long(i64),
+    Double(f64),
+    Float(f32),
+    Decimal(String),
+    Boolean(bool),
+    DateTime(String),
+}
+
+/// Why a lexical value does not fit its declared type.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("'{value}' is not a valid xsd:{type_name}")]
+pub struct ValueError {
+    pub type_name: String,
+    pub value: String,
+}
+
+impl TypedValue {
+    /// Parses `text` as the XSD builtin `type_name` (local name in the XMLSchema namespace).
+    /// Unknown type names keep the text as a string: WCF clients may send types we do not model.
+    pub fn parse_xsd(type_name: &str, text: &str) -> Result<TypedValue, ValueError> {
+        let err = || ValueError {
+            type_name: type_name.to_string(),
+            value: text.to_string(),
+        };
+        let t = text.trim();
+        Ok(match type_name {
+            "int" => TypedValue::Int(t.parse().map_err(|_| err())?),
+            "short" => TypedValue::Short(t.parse().map_err(|_| err())?),
+            "long" => TypedValue::Long(t.parse().map_err(|_| err())?),
+            "double" => TypedValue::Double(parse_xsd_float(t).ok_or_else(err)?),
+            "float" => TypedValue::Float(parse_xsd_float(t).ok_or_else(err)? as f32),
+            "decimal" => {
+                let ok = !t.is_empty()
+                    && t.trim_start_matches(['+', '-'])
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || c == '.')
+                    && t.matches('.').count() <= 1
+                    && t.chars().any(|c| c.is_ascii_digit());
+                if !ok {
+                    return Err(err());
+                }
+                TypedValue::Decimal(t.to_string())
+            }
+            "boolean" => TypedValue::Boolean(match t {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => return Err(err()),
+            }),
+            "dateTime" => {
+                if !is_xsd_datetime(t) {
+                    return Err(err());
+                }
+                TypedValue::DateTime(t.to_string())
+            }
+            _ => TypedValue::String(text.to_string()),
+        })
+    }
+
+    /// The XSD type name written back as `xsi:type`, or `None` for null.
+    pub fn xsd_type(&self) -> Option<&'static str> {
+        Some(match self {
+            TypedValue::Null => return None,
+            TypedValue::String(_) => "string",
+            TypedValue::Int(_) => "int",
+            TypedValue::Short(_) => "short",
+            TypedValue::Long(_) => "long",
+            TypedValue::Double(_) => "double",
+            TypedValue::Float(_) => "float",
+            TypedValue::Decimal(_) => "decimal",
+            TypedValue::Boolean(_) => "boolean",
+            TypedValue::DateTime(_) => "dateTime",
+        })
+    }
+
+    /// The XSD lexical form (empty for null).
+    pub fn lexical(&self) -> String {
+        match self {
+            TypedValue::Null => String::new(),
+            TypedValue::String(s) | TypedValue::Decimal(s) | TypedValue::DateTime(s) => s.clone(),
+            TypedValue::Int(n) => n.to_string(),
+            TypedValue::Short(n) => n.to_string(),
+            TypedValue::Long(n) => n.to_string(),
+            TypedValue::Double(f) => format_xsd_float(*f),
+            TypedValue::Float(f) => format_xsd_float(f64::from(*f)),
+            TypedValue::Boolean(b) => b.to_string(),
+        }
+    }
+
+    /// The value as plain JSON, as receivers and REST clients see it.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            TypedValue::Null => J::Null,
+            TypedValue::String(s) | TypedValue::DateTime(s) => J::String(s.clone()),
+            TypedValue::Int(n) => J::from(*n),
+            TypedValue::Short(n) => J::from(*n),
+            TypedValue::Long(n) => J::from(*n),
+            TypedValue::Double(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            TypedValue::Float(f) => {
+                serde_json::Number::from_f64(f64::from(*f)).map_or(J::Null, J::Number)
+            }
+            TypedValue::Decimal(s) => s
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or_else(|| J::String(s.clone()), J::Number),
+            TypedValue::Boolean(b) => J::Bool(*b),
+        }
+    }
+}
+
+fn parse_xsd_float(t: &str) -> Option<f64> {
+    match t {
+        "INF" => Some(f64::INFINITY),
+        "-INF" => Some(f64::NEG_INFINITY),
+        "NaN" => Some(f64::NAN),
+        _ if t
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E') =>
+        {
+            None
+        }
+        _ => t.parse().ok(),
+    }
+}
+
+fn format_xsd_float(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "INF".into() } else { "-INF".into() }
+    } else {
+        f.to_string()
+    }
+}
+
+/// `xsd:dateTime`: `YYYY-MM-DDThh:mm:ss[.fff...][Z|±hh:mm]`.
+fn is_xsd_datetime(t: &str) -> bool {
+    use chrono::{DateTime, NaiveDateTime};
+    DateTime::parse_from_rfc3339(t).is_ok()
+        || NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_builtin() {
+        assert_eq!(
+            TypedValue::parse_xsd("int", " 42 "),
+            Ok(TypedValue::Int(42))
+        );
+        assert_eq!(
+            TypedValue::parse_xsd("boolean", "1"),
+            Ok(TypedValue::Boolean(true))
+        );
+        assert_eq!(
+            TypedValue::parse_xsd("long", "9000000000"),
+            Ok(TypedValue::Long(9_000_000_000))
+        );
+        assert_eq!(
+            TypedValue::parse_xsd("double", "2.5"),
+            Ok(TypedValue::Double(2.5))
+        );
+        assert!(TypedValue::parse_xsd("decimal", "-12.50").is_ok());
+        assert!(TypedValue::parse_xsd("dateTime", "2021-03-25T21:37:14Z").is_ok());
+        assert!(TypedValue::parse_xsd("dateTime", "2021-03-25T21:37:14.1234567").is_ok());
+    }
+
+    #[test]
+    fn rejects_values_that_do_not_fit() {
+        assert!(TypedValue::parse_xsd("int", "abc").is_err());
+        assert!(TypedValue::parse_xsd("int", "99999999999").is_err());
+        assert!(TypedValue::parse_xsd("boolean", "yes").is_err());
+        assert!(TypedValue::parse_xsd("decimal", "1.2.3").is_err());
+        assert!(TypedValue::parse_xsd("double", "infinity").is_err());
+        assert!(TypedValue::parse_xsd("dateTime", "yesterday").is_err());
+    }
+
+    #[test]
+    fn json_keeps_the_declared_type() {
+        assert_eq!(TypedValue::Int(5).to_json(), serde_json::json!(5));
+        assert_eq!(TypedValue::Boolean(true).to_json(), serde_json::json!(true));
+        assert_eq!(TypedValue::Null.to_json(), serde_json::Value::Null);
+        let stored = serde_json::to_string(&TypedValue::Int(5)).unwrap();
+        assert_eq!(
+            serde_json::from_str::<TypedValue>(&stored).unwrap(),
+            TypedValue::Int(5)
+        );
+    }
+}

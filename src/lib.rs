@@ -1,0 +1,21 @@
+//! hookwire: a drop-in replacement for SuperOffice NetServer's Webhook agent.
+//!
+//! Layout:
+//! - `config`: typed options of `hookwire serve`, defaults in one place;
+//! - `startup`: `Application::build` wires store, agent and router; graceful shutdown;
+//! - `domain`: webhooks, states, event names, typed values (parse, don't validate);
+//! - `agent`: `WebhookAgent`, the 8 operations and every business rule;
+//! - `auth`: users (argon2), tickets (`7T:`, sliding expiry), application tokens;
+//! - `store`: the `Store` trait and its SQLite implementation (outbox included);
+//! - `soap`: the NetServer SOAP endpoints (`Remote/Services8x/*.svc`) and their WSDLs.
+//!
+//! Adapters (`soap`) translate wire formats to agent calls and agent errors to wire errors;
+//! nothing else. See `docs/SOAP.md` for the wire contract.
+
+pub mod agent;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod soap;
+pub mod startup;
+pub mod store;

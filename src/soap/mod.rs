@@ -1,0 +1,296 @@
+//! The SOAP adapter: NetServer's `Remote/Services8x/*.svc` endpoints over the agent.
+//!
+//! - `envelope`: the envelope, its version and header blocks;
+//! - `decode` / `encode`: parameters in, carriers out;
+//! - `webhook_service` / `principal_service`: one module per `.svc`;
+//! - `reply` / `fault` / `xml_out`: writing answers; `wsdl`: the service descriptions.
+//!
+//! The wire contract is `docs/SOAP.md`.
+
+mod decode;
+mod encode;
+mod envelope;
+mod fault;
+mod principal_service;
+mod reply;
+pub mod version;
+mod webhook_service;
+pub mod wsdl;
+mod xml_out;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::startup::AppState;
+use decode::Params;
+use envelope::{RequestHeaders, SoapVersion};
+use fault::Fault;
+use version::ServiceVersion;
+
+/// Which `.svc` a path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Webhook,
+    Principal,
+}
+
+impl Service {
+    fn name(self) -> &'static str {
+        match self {
+            Service::Webhook => "Webhook",
+            Service::Principal => "SoPrincipal",
+        }
+    }
+}
+
+/// Resolves `/[{tenant}/]Remote/Services8x/{Webhook|SoPrincipal}.svc`, case-insensitively as IIS does.
+fn endpoint(path: &str) -> Option<(ServiceVersion, Service)> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let tail = match segments.len() {
+        3 | 4 => &segments[segments.len() - 3..],
+        _ => return None,
+    };
+    if !tail[0].eq_ignore_ascii_case("remote") {
+        return None;
+    }
+    let version = ServiceVersion::from_segment(tail[1])?;
+    let service = match tail[2].to_ascii_lowercase().as_str() {
+        "webhook.svc" => Service::Webhook,
+        "soprincipal.svc" => Service::Principal,
+        _ => return None,
+    };
+    Some((version, service))
+}
+
+/// A decoded request: its SOAP version, header values and operation.
+pub struct SoapRequest<C> {
+    pub version: SoapVersion,
+    pub headers: RequestHeaders,
+    pub call: C,
+}
+
+/// The fallback handler: every path not routed elsewhere comes here.
+pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    let Some((version, service)) = endpoint(&path) else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!(
+                "no endpoint at {path}; SOAP endpoints are /Remote/Services87|Services88/Webhook.svc and SoPrincipal.svc\n"
+            ),
+        )
+            .into_response();
+    };
+    match *request.method() {
+        Method::GET | Method::HEAD => describe(&request, version, service),
+        Method::POST => call(state, request, version, service).await,
+        _ => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, POST")],
+            "SOAP endpoints take POST; GET ?wsdl returns the WSDL\n",
+        )
+            .into_response(),
+    }
+}
+
+/// `GET ?wsdl` answers the WSDL; a plain GET says what the endpoint is.
+fn describe(request: &Request, version: ServiceVersion, service: Service) -> Response {
+    let wants_wsdl = request.uri().query().is_some_and(|q| {
+        q.split('&').any(|kv| {
+            let key = kv.split('=').next().unwrap_or("");
+            key.eq_ignore_ascii_case("wsdl") || key.eq_ignore_ascii_case("singlewsdl")
+        })
+    });
+    let address = endpoint_address(request);
+    if !wants_wsdl {
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!(
+                "hookwire {} service ({}). POST SOAP 1.1 or 1.2 envelopes here; the WSDL is at {address}?wsdl\n",
+                service.name(),
+                version.segment()
+            ),
+        )
+            .into_response();
+    }
+    let wsdl = match service {
+        Service::Webhook => wsdl::webhook_wsdl(version, &address),
+        Service::Principal => wsdl::principal_wsdl(version, &address),
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        wsdl,
+    )
+        .into_response()
+}
+
+/// The URL clients reached this endpoint by (for `soap:address`).
+fn endpoint_address(request: &Request) -> String {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| request.uri().authority().map(|a| a.to_string()))
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("http://{host}{}", request.uri().path())
+}
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+async fn call(
+    state: AppState,
+    request: Request,
+    service: ServiceVersion,
+    which: Service,
+) -> Response {
+    let ct = content_type(request.headers()).map(str::to_string);
+    let fallback = SoapVersion::from_content_type(ct.as_deref());
+    if let Some(ct) = &ct {
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if !matches!(
+            essence.as_str(),
+            "text/xml" | "application/soap+xml" | "application/xml" | ""
+        ) {
+            return Fault::sender(
+                fallback,
+                format!("Content-Type '{ct}' is not SOAP; use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)"),
+            )
+            .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            .into_response();
+        }
+    }
+    let limit = state.max_body_bytes;
+    let too_large = || {
+        Fault::sender(
+            fallback,
+            format!("the request body is larger than {limit} bytes"),
+        )
+        .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        .into_response()
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    let bytes = match axum::body::to_bytes(Body::new(request.into_body()), limit).await {
+        Ok(b) => b,
+        Err(_) => return too_large(),
+    };
+    let bytes = bytes
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(&bytes);
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Fault::sender(fallback, "the request body is not valid UTF-8").into_response();
+    };
+    let path = format!("/Remote/{}/{}.svc", service.segment(), which.name());
+    match which {
+        Service::Webhook => {
+            match decode(
+                text,
+                fallback,
+                service,
+                &path,
+                &webhook_service::OPERATIONS,
+                webhook_service::decode_call,
+            ) {
+                Ok(req) => webhook_service::execute(&state.agent, service, req).await,
+                Err(f) => f.into_response(),
+            }
+        }
+        Service::Principal => {
+            match decode(
+                text,
+                fallback,
+                service,
+                &path,
+                &principal_service::OPERATIONS,
+                principal_service::decode_call,
+            ) {
+                Ok(req) => principal_service::execute(&state.agent, service, req).await,
+                Err(f) => f.into_response(),
+            }
+        }
+    }
+}
+
+type DecodeCall<C> = fn(&Params, &str, SoapVersion) -> Result<C, Fault>;
+
+/// Parses the envelope and decodes its operation, all before any await (the XML tree
+/// borrows the request text).
+fn decode<C>(
+    text: &str,
+    fallback: SoapVersion,
+    service: ServiceVersion,
+    path: &str,
+    operations: &[&str],
+    decode_call: DecodeCall<C>,
+) -> Result<SoapRequest<C>, Fault> {
+    let doc = envelope::parse_document(text, fallback)?;
+    let env = envelope::read_envelope(&doc, fallback)?;
+    let tns = service.namespace();
+    let op = env.operation.tag_name();
+    let known = op.namespace() == Some(tns) && operations.contains(&op.name());
+    if !known {
+        let hint = if op.namespace() == Some(tns) {
+            format!("operations are {}", operations.join(", "))
+        } else {
+            format!("operations must be in namespace {tns}")
+        };
+        return Err(Fault::sender(
+            env.version,
+            format!(
+                "unknown operation {{{}}}{} on {path}; {hint}",
+                op.namespace().unwrap_or(""),
+                op.name()
+            ),
+        ));
+    }
+    let params = Params::new(env.operation, tns, env.version);
+    let call = decode_call(&params, op.name(), env.version)?;
+    Ok(SoapRequest {
+        version: env.version,
+        headers: RequestHeaders::read(&env.header_blocks),
+        call,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_match_case_insensitively_with_optional_tenant() {
+        assert_eq!(
+            endpoint("/Remote/Services88/Webhook.svc"),
+            Some((ServiceVersion::V88, Service::Webhook))
+        );
+        assert_eq!(
+            endpoint("/remote/SERVICES87/soprincipal.svc"),
+            Some((ServiceVersion::V87, Service::Principal))
+        );
+        assert_eq!(
+            endpoint("/Cust12345/Remote/Services88/Webhook.svc"),
+            Some((ServiceVersion::V88, Service::Webhook))
+        );
+        assert_eq!(endpoint("/Remote/Services86/Webhook.svc"), None);
+        assert_eq!(endpoint("/a/b/Remote/Services88/Webhook.svc"), None);
+    }
+}

@@ -1,0 +1,98 @@
+//! `SoPrincipal.svc`: `AuthenticateUsernamePassword`, which issues tickets.
+
+use axum::response::Response;
+
+use super::SoapRequest;
+use super::decode::Params;
+use super::envelope::SoapVersion;
+use super::fault::Fault;
+use super::reply::{ExceptionInfo, reply};
+use super::version::ServiceVersion;
+use crate::agent::WebhookAgent;
+use crate::auth::AuthError;
+
+/// One decoded SoPrincipal.svc call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalCall {
+    AuthenticateUsernamePassword { user_name: String, password: String },
+}
+
+pub const OPERATIONS: [&str; 1] = ["AuthenticateUsernamePassword"];
+
+pub fn decode_call(op: &Params, name: &str, version: SoapVersion) -> Result<PrincipalCall, Fault> {
+    match name {
+        "AuthenticateUsernamePassword" => Ok(PrincipalCall::AuthenticateUsernamePassword {
+            user_name: op.string("UserName").flatten().unwrap_or_default(),
+            password: op.string("Password").flatten().unwrap_or_default(),
+        }),
+        _ => Err(Fault::sender(version, String::new())),
+    }
+}
+
+/// Logs in and answers `AuthenticateResponse` (the one response element of every
+/// SoPrincipal authenticate method).
+pub async fn execute(
+    agent: &WebhookAgent,
+    service: ServiceVersion,
+    request: SoapRequest<PrincipalCall>,
+) -> Response {
+    let tns = service.namespace();
+    let PrincipalCall::AuthenticateUsernamePassword {
+        user_name,
+        password,
+    } = request.call;
+    // The login call may carry an empty ticket and token: they are ignored (DESIGN §4),
+    // but a non-empty unknown application token is refused like everywhere else.
+    let outcome = match agent.auth().app(request.headers.app_token.as_deref()).await {
+        Ok(_) => agent.auth().login(&user_name, &password).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok((ticket, who)) => reply(request.version, tns, None, |x| {
+            x.open("tns:AuthenticateResponse");
+            x.open("tns:Response");
+            x.leaf("tns:UserType", "InternalAssociate");
+            x.leaf("tns:Associate", &who.name);
+            x.leaf("tns:AssociateId", &who.id.to_string());
+            x.leaf("tns:IsPerson", "false");
+            x.leaf("tns:PersonId", "0");
+            x.leaf("tns:ContactId", "0");
+            x.leaf("tns:GroupId", "0");
+            x.leaf("tns:RoleType", "Employee");
+            x.leaf("tns:FullName", &who.full_name);
+            x.leaf("tns:EjUserId", "0");
+            x.leaf("tns:DatabaseContextIdentifier", "Default");
+            x.close("tns:Response");
+            x.open("tns:Credentials");
+            x.leaf("tns:Ticket", &ticket);
+            x.close("tns:Credentials");
+            x.leaf("tns:AuthenticationSucceeded", "true");
+            x.close("tns:AuthenticateResponse");
+        }),
+        Err(e) => {
+            let (message, exception_type) = match &e {
+                AuthError::Store(_) => {
+                    tracing::error!(error = %e, "login failed on the store");
+                    (
+                        "The server could not complete the request (storage error); it was logged"
+                            .to_string(),
+                        "SoServerException",
+                    )
+                }
+                _ => (e.to_string(), "SoSecurityException"),
+            };
+            tracing::info!(user = %user_name, "login refused");
+            let info = ExceptionInfo {
+                message: &message,
+                exception_type,
+            };
+            reply(request.version, tns, Some(info), |x| {
+                x.open("tns:AuthenticateResponse");
+                x.nil("tns:Response");
+                x.nil("tns:Credentials");
+                x.leaf("tns:AuthenticationSucceeded", "false");
+                x.close("tns:AuthenticateResponse");
+            })
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Building and running the server: store, agent, router, listener, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use crate::agent::{AgentSettings, WebhookAgent};
+use crate::auth::{Auth, hash_password, random_token};
+use crate::config::ServeConfig;
+use crate::store::{self, Store, StoreError};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub agent: WebhookAgent,
+    pub store: Arc<dyn Store>,
+    /// Request body limit, applied by each adapter so it can answer in its own error form.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A built server, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(config: ServeConfig) -> Result<Application, StartupError> {
+        let store = store::open(&config.database.url).await?;
+        ensure_admin(store.as_ref(), config.admin_password.clone()).await?;
+        let auth = Auth::new(store.clone(), config.ticket_ttl(), config.online);
+        let agent = WebhookAgent::new(
+            store.clone(),
+            auth,
+            AgentSettings {
+                allow_http_targets: config.allow_http_targets,
+            },
+        );
+        let state = AppState {
+            agent,
+            store,
+            max_body_bytes: config.max_body_bytes,
+        };
+        let router = Router::new()
+            .route("/health", get(health))
+            .route("/metrics", get(metrics))
+            .fallback(crate::soap::handle)
+            .with_state(state);
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
+        Ok(Application { listener, router })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+/// Creates user `admin` on an empty database: with `password`, or a random one printed once.
+async fn ensure_admin(store: &dyn Store, password: Option<String>) -> Result<(), StoreError> {
+    if store.user_count().await? > 0 {
+        return Ok(());
+    }
+    let (password, generated) = match password.filter(|p| !p.is_empty()) {
+        Some(p) => (p, false),
+        None => (random_token(), true),
+    };
+    store
+        .insert_user(
+            "admin",
+            "Administrator",
+            &hash_password(password.clone()).await,
+        )
+        .await?;
+    if generated {
+        println!("created user 'admin' with password {password} (shown only this once)");
+    } else {
+        println!("created user 'admin' with the password from HOOKWIRE_ADMIN_PASSWORD");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown requested: finishing in-flight requests");
+}
+
+/// 200 once the database answers.
+async fn health(State(state): State<AppState>) -> Response {
+    match state.store.user_count().await {
+        Ok(_) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"status":"ok"}"#,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"status":"unavailable","reason":"database"}"#,
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Prometheus text: the delivery queue by state.
+async fn metrics(State(state): State<AppState>) -> Response {
+    match state.store.queue_stats().await {
+        Ok(q) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            format!(
+                "# HELP hookwire_deliveries Deliveries in the outbox by status.\n\
+                 # TYPE hookwire_deliveries gauge\n\
+                 hookwire_deliveries{{status=\"pending\"}} {}\n\
+                 hookwire_deliveries{{status=\"delivered\"}} {}\n\
+                 hookwire_deliveries{{status=\"dead\"}} {}\n",
+                q.pending, q.delivered, q.dead
+            ),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Black-box test support: the real `hookwire` binary on a random port with its own SQLite
+//! file, and helpers to speak SOAP to it over real HTTP.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+pub const NS87: &str = "http://www.superoffice.net/ws/crm/NetServer/Services87";
+pub const NS88: &str = "http://www.superoffice.net/ws/crm/NetServer/Services88";
+pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
+pub const ADMIN_PASSWORD: &str = "admin-test-pw";
+
+/// The `hookwire` binary cargo built for these tests.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hookwire"))
+}
+
+/// A running server process. Killed on drop; its database lives in `dir`.
+pub struct TestServer {
+    child: Child,
+    pub base: String,
+    pub dir: Arc<tempfile::TempDir>,
+    extra_args: Vec<String>,
+    pub http: reqwest::Client,
+}
+
+impl TestServer {
+    /// A fresh server on a new database, with `args` added to `hookwire serve`.
+    pub fn start(args: &[&str]) -> TestServer {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        Self::start_in(dir, args.iter().map(|s| s.to_string()).collect())
+    }
+
+    pub fn database_url(&self) -> String {
+        database_url(&self.dir)
+    }
+
+    fn start_in(dir: Arc<tempfile::TempDir>, extra_args: Vec<String>) -> TestServer {
+        let mut child = Command::new(binary())
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--database", &database_url(&dir)])
+            .args(&extra_args)
+            .env("HOOKWIRE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("HOOKWIRE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start hookwire");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("hookwire exited before listening")
+                .expect("read stdout");
+            if let Some(url) = line.strip_prefix("hookwire listening on ") {
+                break url.trim().to_string();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        TestServer {
+            child,
+            base,
+            dir,
+            extra_args,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Stops the process (SIGKILL) and starts a new one on the same database.
+    pub fn restart(mut self) -> TestServer {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        Self::start_in(self.dir.clone(), std::mem::take(&mut self.extra_args))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POSTs `body` to `path` with the content type of `soap` version (1.1 adds a SOAPAction).
+    pub async fn post_soap(&self, path: &str, soap: &str, action: &str, body: String) -> Reply {
+        let request = self.http.post(self.url(path)).body(body);
+        let request = if soap == SOAP12 {
+            request.header(
+                "Content-Type",
+                format!("application/soap+xml; charset=utf-8; action=\"{action}\""),
+            )
+        } else {
+            request
+                .header("Content-Type", "text/xml; charset=utf-8")
+                .header("SOAPAction", format!("\"{action}\""))
+        };
+        Reply::from(request.send().await.expect("send")).await
+    }
+
+    /// Logs in through SoPrincipal.svc and returns the ticket.
+    pub async fn login_as(&self, ns: &str, user: &str, password: &str) -> Reply {
+        let body = format!(
+            "<tns:AuthenticateUsernamePassword><tns:UserName>{user}</tns:UserName><tns:Password>{password}</tns:Password></tns:AuthenticateUsernamePassword>"
+        );
+        let ver = version_segment(ns);
+        self.post_soap(
+            &format!("/Remote/{ver}/SoPrincipal.svc"),
+            SOAP11,
+            &format!("{ns}/SoPrincipal/AuthenticateUsernamePassword"),
+            envelope(SOAP11, ns, "", &body),
+        )
+        .await
+    }
+
+    pub async fn ticket(&self) -> String {
+        let reply = self.login_as(NS88, "admin", ADMIN_PASSWORD).await;
+        reply.text("Ticket").expect("login gives a ticket")
+    }
+
+    /// Calls a Webhook.svc operation: `body` is the operation element's content.
+    pub async fn call(&self, ns: &str, soap: &str, ticket: &str, op: &str, body: &str) -> Reply {
+        self.call_with_token(ns, soap, ticket, None, op, body).await
+    }
+
+    pub async fn call_with_token(
+        &self,
+        ns: &str,
+        soap: &str,
+        ticket: &str,
+        app_token: Option<&str>,
+        op: &str,
+        body: &str,
+    ) -> Reply {
+        let token = app_token
+            .map(|t| format!("<tns:ApplicationToken>{t}</tns:ApplicationToken>"))
+            .unwrap_or_default();
+        let header =
+            format!("{token}<tns:Credentials><tns:Ticket>{ticket}</tns:Ticket></tns:Credentials>");
+        let op_xml = format!("<tns:{op}>{body}</tns:{op}>");
+        self.post_soap(
+            &format!("/Remote/{}/Webhook.svc", version_segment(ns)),
+            soap,
+            &format!("{ns}/Webhook/{op}"),
+            envelope(soap, ns, &header, &op_xml),
+        )
+        .await
+    }
+
+    /// The delivery queue counts from `/metrics`: (pending, delivered, dead).
+    pub async fn queue(&self) -> (i64, i64, i64) {
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        let get = |status: &str| -> i64 {
+            let key = format!("hookwire_deliveries{{status=\"{status}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(&key))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {key} in {text}"))
+        };
+        (get("pending"), get("delivered"), get("dead"))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn database_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("hookwire.db").display())
+}
+
+pub fn version_segment(ns: &str) -> &'static str {
+    if ns == NS87 {
+        "Services87"
+    } else {
+        "Services88"
+    }
+}
+
+/// Runs a `hookwire` CLI command (not `serve`) and returns (success, stdout, stderr).
+pub fn cli(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(binary())
+        .args(args)
+        .env("HOOKWIRE_LOG", "warn")
+        .output()
+        .expect("run hookwire");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A SOAP envelope with `tns` bound to `ns`, header blocks inside `<Header>`.
+pub fn envelope(soap: &str, ns: &str, header: &str, body: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+         <s:Envelope xmlns:s=\"{soap}\" xmlns:tns=\"{ns}\" \
+         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" \
+         xmlns:arr=\"http://schemas.microsoft.com/2003/10/Serialization/Arrays\">\
+         <s:Header>{header}</s:Header><s:Body>{body}</s:Body></s:Envelope>"
+    )
+}
+
+/// A webhook carrier's XML, with the given members.
+pub fn webhook_xml(id: i32, name: &str, events: &[&str], target: &str, extra: &str) -> String {
+    let events: String = events
+        .iter()
+        .map(|e| format!("<arr:string>{e}</arr:string>"))
+        .collect();
+    format!(
+        "<tns:Webhook><tns:WebhookId>{id}</tns:WebhookId><tns:Name>{name}</tns:Name>\
+         <tns:Events>{events}</tns:Events><tns:TargetUrl>{target}</tns:TargetUrl>{extra}</tns:Webhook>"
+    )
+}
+
+/// An HTTP answer, with XML helpers.
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Reply {
+    pub async fn from(response: reqwest::Response) -> Reply {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = response.text().await.expect("body");
+        Reply {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    pub fn doc(&self) -> roxmltree::Document<'_> {
+        roxmltree::Document::parse(&self.body)
+            .unwrap_or_else(|e| panic!("reply is not XML ({e}): {}", self.body))
+    }
+
+    /// Text of the first element with local name `local`.
+    pub fn text(&self, local: &str) -> Option<String> {
+        let doc = self.doc();
+        doc.descendants()
+            .find(|n| n.is_element() && n.tag_name().name() == local)
+            .map(|n| n.text().unwrap_or("").to_string())
+    }
+
+    /// Texts of every element with local name `local`.
+    pub fn texts(&self, local: &str) -> Vec<String> {
+        let doc = self.doc();
+        doc.descendants()
+            .filter(|n| n.is_element() && n.tag_name().name() == local)
+            .map(|n| n.text().unwrap_or("").to_string())
+            .collect()
+    }
+
+    pub fn has(&self, local: &str) -> bool {
+        self.text(local).is_some()
+    }
+
+    /// `Succeeded` header, asserting it is present.
+    pub fn succeeded(&self) -> bool {
+        match self.text("Succeeded").as_deref() {
+            Some("true") => true,
+            Some("false") => false,
+            other => panic!("no Succeeded header ({other:?}): {}", self.body),
+        }
+    }
+
+    /// Panics with the exception if the call did not succeed.
+    pub fn ok(self) -> Reply {
+        assert_eq!(self.status, 200, "{}", self.body);
+        assert!(
+            self.succeeded(),
+            "call failed: {:?} {:?}",
+            self.text("ExceptionType"),
+            self.text("Message")
+        );
+        self
+    }
+
+    pub fn exception(&self) -> (String, String) {
+        assert_eq!(self.status, 200, "{}", self.body);
+        assert!(!self.succeeded(), "expected an exception: {}", self.body);
+        (
+            self.text("ExceptionType").unwrap_or_default(),
+            self.text("Message").unwrap_or_default(),
+        )
+    }
+
+    /// A fault's text (1.1 faultstring or 1.2 Reason/Text) and code.
+    pub fn fault(&self) -> (String, String) {
+        let code = self
+            .text("faultcode")
+            .or_else(|| self.text("Value"))
+            .unwrap_or_else(|| panic!("not a fault: {}", self.body));
+        let text = self
+            .text("faultstring")
+            .or_else(|| self.text("Text"))
+            .unwrap_or_default();
+        (code, text)
+    }
+
+    /// Whether the `Response` element is `xsi:nil`.
+    pub fn response_is_nil(&self) -> bool {
+        let doc = self.doc();
+        let response = doc
+            .descendants()
+            .find(|n| n.is_element() && n.tag_name().name() == "Response")
+            .unwrap_or_else(|| panic!("no Response: {}", self.body));
+        response.attribute(("http://www.w3.org/2001/XMLSchema-instance", "nil")) == Some("true")
+    }
+
+    /// The `Response` subtree as (path, text) pairs, for comparing two carriers.
+    pub fn response_fields(&self) -> Vec<(String, String)> {
+        let doc = self.doc();
+        let response = doc
+            .descendants()
+            .find(|n| n.is_element() && n.tag_name().name() == "Response")
+            .unwrap_or_else(|| panic!("no Response: {}", self.body));
+        let mut out = Vec::new();
+        for n in response.descendants().filter(|n| n.is_element()) {
+            let path: Vec<&str> = n
+                .ancestors()
+                .take_while(|a| *a != response)
+                .filter(|a| a.is_element())
+                .map(|a| a.tag_name().name())
+                .collect();
+            let path: Vec<&str> = path.into_iter().rev().collect();
+            let ty = n
+                .attribute(("http://www.w3.org/2001/XMLSchema-instance", "type"))
+                .unwrap_or("");
+            out.push((
+                format!("{} {ty}", path.join("/")),
+                n.text().unwrap_or("").trim().to_string(),
+            ));
+        }
+        out
+    }
+}
