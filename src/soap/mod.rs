@@ -197,9 +197,22 @@ async fn call(
     let bytes = bytes
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(&bytes);
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return Fault::sender(fallback, "the request body is not valid UTF-8").into_response();
+    let text: std::borrow::Cow<str> = if is_latin1(ct.as_deref(), bytes) {
+        bytes
+            .iter()
+            .map(|&b| char::from(b))
+            .collect::<String>()
+            .into()
+    } else {
+        match std::str::from_utf8(bytes) {
+            Ok(t) => t.into(),
+            Err(_) => {
+                return Fault::sender(fallback, "the request body is not valid UTF-8")
+                    .into_response();
+            }
+        }
     };
+    let text = text.as_ref();
     let path = format!("/Remote/{}/{}.svc", service.segment(), which.name());
     match which {
         Service::Webhook => {
@@ -229,6 +242,34 @@ async fn call(
             }
         }
     }
+}
+
+/// Whether the body is ISO-8859-1, by its Content-Type charset or XML declaration (nusoap's
+/// default encoding). Every other body must be UTF-8.
+fn is_latin1(content_type: Option<&str>, body: &[u8]) -> bool {
+    let is_latin1_name = |name: &str| {
+        let name = name.trim().trim_matches(['"', '\'']).to_ascii_lowercase();
+        matches!(
+            name.as_str(),
+            "iso-8859-1" | "latin1" | "latin-1" | "iso8859-1"
+        )
+    };
+    if let Some(ct) = content_type {
+        if let Some(charset) = ct
+            .split(';')
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+        {
+            return is_latin1_name(charset.1);
+        }
+    }
+    let head = String::from_utf8_lossy(&body[..body.len().min(100)]).to_ascii_lowercase();
+    head.starts_with("<?xml")
+        && head
+            .split("encoding=")
+            .nth(1)
+            .and_then(|rest| rest.split(['"', '\'']).nth(1))
+            .is_some_and(is_latin1_name)
 }
 
 type DecodeCall<C> = fn(&Params, &str, SoapVersion) -> Result<C, Fault>;
@@ -292,5 +333,19 @@ mod tests {
         );
         assert_eq!(endpoint("/Remote/Services86/Webhook.svc"), None);
         assert_eq!(endpoint("/a/b/Remote/Services88/Webhook.svc"), None);
+    }
+
+    #[test]
+    fn latin1_is_recognised_by_charset_or_declaration() {
+        assert!(is_latin1(Some("text/xml; charset=ISO-8859-1"), b"<a/>"));
+        assert!(!is_latin1(
+            Some("text/xml; charset=utf-8"),
+            b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+        ));
+        assert!(is_latin1(
+            Some("text/xml"),
+            b"<?xml version='1.0' encoding='iso-8859-1'?><a/>"
+        ));
+        assert!(!is_latin1(None, b"<a/>"));
     }
 }

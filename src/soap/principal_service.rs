@@ -43,8 +43,13 @@ pub async fn execute(
     } = request.call;
     // The login call may carry an empty ticket and token: they are ignored (DESIGN §4),
     // but a non-empty unknown application token is refused like everywhere else.
-    let outcome = match agent.auth().app(request.headers.app_token.as_deref()).await {
-        Ok(_) => agent.auth().login(&user_name, &password).await,
+    // Online mode asks for the token on agent calls, not at login.
+    let checked = match request.headers.app_token.as_deref() {
+        Some(token) => agent.auth().app(Some(token)).await.map(|_| ()),
+        None => Ok(()),
+    };
+    let outcome = match checked {
+        Ok(()) => agent.auth().login(&user_name, &password).await,
         Err(e) => Err(e),
     };
     match outcome {

@@ -8,6 +8,10 @@ For Services87 and Services88, over both WSDL bindings (SOAP 1.1 BasicHttpBindin
 CustomBinding_*), it loads the served WSDLs, gets a ticket from SoPrincipal.svc and calls every
 Webhook.svc operation, checking what a user of the agent would check (docs/SOAP.md).
 It prints one line per check and exits 1 on the first failure. Needs only zeep (pip install zeep).
+
+zeep quirks handled here: it adds WS-Addressing headers (the WSDL has wsaw:Action, as NetServer's
+does), reads a nil complex element as an object of Nones (see empty()), and sends anyType values
+it parsed without xsi:type (see typed()).
 """
 
 import datetime
@@ -24,6 +28,8 @@ from zeep.transports import Transport
 VERSIONS = ["Services87", "Services88"]
 # (label, port name pattern); both ports are in one service, at the same address.
 BINDINGS = [("SOAP1.1", "BasicHttpBinding_{}"), ("SOAP1.2", "CustomBinding_{}")]
+ENVELOPE_NS = {"SOAP1.1": "http://schemas.xmlsoap.org/soap/envelope/",
+               "SOAP1.2": "http://www.w3.org/2003/05/soap-envelope"}
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 UNKNOWN_ID = 999999
 
@@ -95,6 +101,20 @@ class Conn:
         wrapper = body.find(f"{{{self.tns}}}{op_response}")
         return None if wrapper is None else wrapper.find(f"{{{self.tns}}}{child}")
 
+    def raw_nil(self, op_response, child):
+        """Whether Body/{op_response}/{child} is xsi:nil="true" on the wire."""
+        node = self.raw_body_child(op_response, child)
+        return node is not None and node.get(XSI_NIL) in ("true", "1")
+
+
+def empty(value):
+    """zeep reads a nil complex element as an object whose fields are all None
+    (python-zeep issue #823), so "null" is None or such an object."""
+    if value is None:
+        return True
+    values = getattr(value, "__values__", None)
+    return values is not None and all(v is None for v in values.values())
+
 
 def strings(array_of_string):
     """ArrayOfstring as zeep parses it -> list of str."""
@@ -110,6 +130,20 @@ def pairs(dictionary, item):
     return {kv.Key: kv.Value for kv in (getattr(dictionary, item) or [])}
 
 
+def typed(values):
+    """dict -> StringObjectDictionary whose values carry xsi:type. zeep writes a plain Python
+    value in an anyType element without xsi:type (the server then reads a string), so values
+    read from a reply must be wrapped again before they are sent back."""
+    def wrap(v):
+        # bool before int: bool is an int subclass.
+        for py, xs in ((bool, xsd.Boolean), (int, xsd.Int), (float, xsd.Double),
+                       (datetime.datetime, xsd.DateTime), (str, xsd.String)):
+            if isinstance(v, py):
+                return xsd.AnyObject(xs(), v)
+        raise TypeError(f"no XSD type for {v!r}")
+    return {"StringObjectKeyValuePair": [{"Key": k, "Value": wrap(v)} for k, v in values.items()]}
+
+
 def webhooks(array_of_webhook):
     if array_of_webhook is None:
         return []
@@ -121,13 +155,14 @@ def expect_agent_error(conn, op, exc_type, label, headers, **params):
     try:
         header, _ = conn.call(op, headers, **params)
     except ZeepError as e:
-        raise CheckFailed(f"{label}: expected an in-band ExceptionInfo, got {type(e).__name__}: {e}")
+        raise CheckFailed(f"{label}: expected an in-band ExceptionInfo, "
+                          f"got {type(e).__name__}: {e}")
     check(conn.raw("Succeeded") == "false", f"{label}: raw <Succeeded>false",
           f"raw Succeeded = {conn.raw('Succeeded')!r}")
     raw_type = conn.raw("ExceptionInfo", "ExceptionType")
     check(raw_type == exc_type, f"{label}: raw ExceptionType {exc_type}", f"got {raw_type!r}")
     info = header.ExceptionInfo if header is not None else None
-    check(info is not None and header.Succeeded is False and info.ExceptionType == exc_type,
+    check(not empty(info) and header.Succeeded is False and info.ExceptionType == exc_type,
           f"{label}: zeep parses ExceptionInfo ({exc_type})", repr(header))
     check(bool(info.Message), f"{label}: ExceptionInfo.Message is set", repr(info.Message))
 
@@ -142,16 +177,23 @@ def run_one(base, user, password, version, binding_label, binding_pattern, trans
     header, body = principal.call("AuthenticateUsernamePassword", UserName=user, Password=password)
     check(body.AuthenticationSucceeded is True, f"{tag} AuthenticateUsernamePassword succeeds",
           repr(body))
-    ticket = body.Credentials.Ticket if body.Credentials is not None else None
+    ticket = None if empty(body.Credentials) else body.Credentials.Ticket
     check(bool(ticket), f"{tag} a ticket is issued")
     check(header is not None and header.Succeeded is True, f"{tag} auth header Succeeded true")
-    check(body.Response is not None and body.Response.Associate == user,
+    reply_ns = etree.QName(principal.plugin.envelope).namespace
+    check(reply_ns == ENVELOPE_NS[binding_label], f"{tag} the reply is a {binding_label} envelope",
+          reply_ns)
+    check(not empty(body.Response) and body.Response.Associate == user,
           f"{tag} SoPrincipalCarrier.Associate == {user}", repr(body.Response))
 
     header, body = principal.call("AuthenticateUsernamePassword", UserName=user,
                                   Password=password + "-wrong")
-    check(body.AuthenticationSucceeded is False and body.Credentials is None,
+    check(body.AuthenticationSucceeded is False and empty(body.Credentials)
+          and empty(body.Response),
           f"{tag} a wrong password: AuthenticationSucceeded false, no Credentials", repr(body))
+    check(principal.raw_nil("AuthenticateResponse", "Response")
+          and principal.raw_nil("AuthenticateResponse", "Credentials"),
+          f"{tag} a wrong password: raw Response and Credentials are xsi:nil")
     check(principal.raw("ExceptionInfo", "ExceptionType") == "SoSecurityException",
           f"{tag} a wrong password: ExceptionInfo SoSecurityException",
           repr(principal.raw("ExceptionInfo", "ExceptionType")))
@@ -164,7 +206,7 @@ def run_one(base, user, password, version, binding_label, binding_pattern, trans
     header, body = hooks.call("CreateDefaultWebhook", creds)
     d = body.Response
     check(header.Succeeded is True, f"{tag} CreateDefaultWebhook: Succeeded true")
-    check(d is not None and d.WebhookId == 0 and d.Type == "webhook" and d.State == "Active",
+    check(not empty(d) and d.WebhookId == 0 and d.Type == "webhook" and d.State == "Active",
           f"{tag} CreateDefaultWebhook: WebhookId 0, Type webhook, State Active", repr(d))
     check(strings(d.Events) == ["contact.created", "contact.deleted"],
           f"{tag} CreateDefaultWebhook: Events contact.created/contact.deleted",
@@ -181,11 +223,7 @@ def run_one(base, user, password, version, binding_label, binding_pattern, trans
         "State": "Active",
         "Type": "webhook",
         "Headers": {"StringKeyValuePair": [{"Key": "X-A", "Value": "1"}]},
-        "Properties": {"StringObjectKeyValuePair": [
-            {"Key": "count", "Value": xsd.AnyObject(xsd.Int(), 42)},
-            {"Key": "label", "Value": xsd.AnyObject(xsd.String(), "hello <&> world")},
-            {"Key": "flag", "Value": xsd.AnyObject(xsd.Boolean(), True)},
-        ]},
+        "Properties": typed(props),
     }
     if v88:
         hook.update({
@@ -196,7 +234,7 @@ def run_one(base, user, password, version, binding_label, binding_pattern, trans
         })
 
     def check_saved(w, what):
-        check(w is not None and w.Name == name and w.TargetUrl == "https://example.com/hook"
+        check(not empty(w) and w.Name == name and w.TargetUrl == "https://example.com/hook"
               and w.Secret == "s3cret-value" and w.Type == "webhook" and w.State == "Active",
               f"{tag} {what}: Name, TargetUrl, Secret, Type, State round-trip", repr(w))
         check(strings(w.Events) == ["contact.created", "sale.changed"],
@@ -211,7 +249,7 @@ def run_one(base, user, password, version, binding_label, binding_pattern, trans
               repr({k: type(v).__name__ for k, v in got.items()}))
         check(isinstance(w.Registered, datetime.datetime) and w.Registered.year >= 2020,
               f"{tag} {what}: Registered is set", repr(w.Registered))
-        check(w.RegisteredAssociate is not None and w.RegisteredAssociate.Name == user,
+        check(not empty(w.RegisteredAssociate) and w.RegisteredAssociate.Name == user,
               f"{tag} {what}: RegisteredAssociate.Name == {user}", repr(w.RegisteredAssociate))
         if v88:
             check(w.Description == "made by zeep_client.py"
@@ -227,18 +265,19 @@ def run_one(base, user, password, version, binding_label, binding_pattern, trans
     saved = body.Response
     check(header.Succeeded is True, f"{tag} SaveWebhook: Succeeded true",
           repr(hooks.raw("ExceptionInfo", "Message")))
-    check(saved is not None and saved.WebhookId > 0, f"{tag} SaveWebhook: new id > 0",
+    check(not empty(saved) and saved.WebhookId > 0, f"{tag} SaveWebhook: new id > 0",
           repr(saved))
     hook_id = saved.WebhookId
     check_saved(saved, "SaveWebhook")
 
     _, body = hooks.call("GetWebhook", creds, WebhookId=hook_id)
     got = body.Response
-    check(got is not None and got.WebhookId == hook_id, f"{tag} GetWebhook({hook_id}) found it")
+    check(not empty(got) and got.WebhookId == hook_id, f"{tag} GetWebhook({hook_id}) found it")
     check_saved(got, "GetWebhook")
 
     _, body = hooks.call("GetWebhook", creds, WebhookId=UNKNOWN_ID)
-    check(body.Response is None, f"{tag} GetWebhook({UNKNOWN_ID}) is None", repr(body.Response))
+    check(empty(body.Response) and hooks.raw_nil("GetWebhookResponse", "Response"),
+          f"{tag} GetWebhook({UNKNOWN_ID}) is None (xsi:nil)", repr(body.Response))
 
     _, body = hooks.call("GetAllWebhooks", creds, NameFilter=name)
     found = webhooks(body.Response)
@@ -251,14 +290,16 @@ def run_one(base, user, password, version, binding_label, binding_pattern, trans
     check(hook_id not in [w.WebhookId for w in webhooks(body.Response)],
           f"{tag} GetAllWebhooks(StatusFilter Stopped) excludes it")
 
-    # Update: send back what GetWebhook returned, changed.
+    # Update: send back what GetWebhook returned, changed (Properties re-typed, see typed()).
     new_name = name + "-renamed"
     got.Name = new_name
     got.State = "Stopped"
+    got.Properties = typed(pairs(got.Properties, "StringObjectKeyValuePair"))
     header, body = hooks.call("SaveWebhook", creds, Webhook=got)
     upd = body.Response
-    check(header.Succeeded is True and upd is not None and upd.WebhookId == hook_id,
-          f"{tag} SaveWebhook update keeps id {hook_id}", repr(hooks.raw("ExceptionInfo", "Message")))
+    check(header.Succeeded is True and not empty(upd) and upd.WebhookId == hook_id,
+          f"{tag} SaveWebhook update keeps id {hook_id}",
+          repr(hooks.raw("ExceptionInfo", "Message")))
     check(upd.Name == new_name and upd.State == "Stopped",
           f"{tag} SaveWebhook update: Name and State changed", repr((upd.Name, upd.State)))
     check(strings(upd.Events) == ["contact.created", "sale.changed"]
@@ -270,21 +311,17 @@ def run_one(base, user, password, version, binding_label, binding_pattern, trans
 
     header, body = hooks.call("TestWebhook", creds, Webhook=upd)
     res = body.Response
-    check(header.Succeeded is True and res is not None and isinstance(res.Success, bool),
+    check(header.Succeeded is True and not empty(res) and isinstance(res.Success, bool),
           f"{tag} TestWebhook returns a WebhookResult (Success={getattr(res, 'Success', None)})",
           repr(res))
     check(isinstance(res.Message, str), f"{tag} TestWebhook: Message is a string",
           repr(res.Message))
 
-    data = {"StringObjectKeyValuePair": [
-        {"Key": "widgets", "Value": xsd.AnyObject(xsd.Int(), 123)},
-        {"Key": "windowName", "Value": xsd.AnyObject(xsd.String(), "foo")},
-        {"Key": "when", "Value": xsd.AnyObject(
-            xsd.DateTime(), datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc))},
-    ]}
+    data = typed({"widgets": 123, "windowName": "foo",
+                  "when": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)})
     header, _ = hooks.call("SignalEvent", creds, EventName="contact.created", PrimaryKey=5,
                            Data=data)
-    check(header.Succeeded is True and header.ExceptionInfo is None,
+    check(header.Succeeded is True and empty(header.ExceptionInfo),
           f"{tag} SignalEvent(contact.created, 5, int+string+dateTime): no exception",
           repr(hooks.raw("ExceptionInfo", "Message")))
 
@@ -301,7 +338,8 @@ def run_one(base, user, password, version, binding_label, binding_pattern, trans
     check(header.Succeeded is True, f"{tag} DeleteWebhook({hook_id}): Succeeded true",
           repr(hooks.raw("ExceptionInfo", "Message")))
     _, body = hooks.call("GetWebhook", creds, WebhookId=hook_id)
-    check(body.Response is None, f"{tag} GetWebhook({hook_id}) after delete is None")
+    check(empty(body.Response) and hooks.raw_nil("GetWebhookResponse", "Response"),
+          f"{tag} GetWebhook({hook_id}) after delete is None (xsi:nil)", repr(body.Response))
 
     # --- error paths: in-band ExceptionInfo ---
     expect_agent_error(hooks, "GetLastError", "NotFoundException",

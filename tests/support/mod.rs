@@ -147,6 +147,24 @@ impl TestServer {
         .await
     }
 
+    /// Sends raw bytes over a fresh TCP connection and reads the answer until the server closes.
+    pub async fn raw_http(&self, request: &[u8]) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(request).await.expect("write");
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            stream.read_to_end(&mut answer),
+        );
+        assert!(
+            read.await.is_ok(),
+            "the server did not close the connection within 10 s"
+        );
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
     /// The delivery queue counts from `/metrics`: (pending, delivered, dead).
     pub async fn queue(&self) -> (i64, i64, i64) {
         let text = self
