@@ -254,14 +254,12 @@ fn is_latin1(content_type: Option<&str>, body: &[u8]) -> bool {
             "iso-8859-1" | "latin1" | "latin-1" | "iso8859-1"
         )
     };
-    if let Some(ct) = content_type {
-        if let Some(charset) = ct
-            .split(';')
+    if let Some(charset) = content_type.and_then(|ct| {
+        ct.split(';')
             .filter_map(|p| p.split_once('='))
             .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
-        {
-            return is_latin1_name(charset.1);
-        }
+    }) {
+        return is_latin1_name(charset.1);
     }
     let head = String::from_utf8_lossy(&body[..body.len().min(100)]).to_ascii_lowercase();
     head.starts_with("<?xml")
