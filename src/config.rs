@@ -6,6 +6,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Args;
+
+use crate::delivery::DeliverySettings;
+use crate::delivery::retry::RetryPolicy;
 use ipnet::IpNet;
 
 /// Default request body limit: SOAP envelopes of this API are a few KiB.
@@ -41,6 +44,64 @@ pub struct ServeConfig {
     #[arg(long, env = "HOOKWIRE_ONLINE")]
     pub online: bool,
 
+    /// Skip the test ping SaveWebhook sends before saving (to register before the receiver is up).
+    #[arg(long, env = "HOOKWIRE_NO_SAVE_PING")]
+    pub no_save_ping: bool,
+
+    /// Do not send the Standard Webhooks headers (webhook-id, -timestamp, -signature).
+    #[arg(long, env = "HOOKWIRE_NO_STANDARD_WEBHOOKS")]
+    pub no_standard_webhooks: bool,
+
+    /// Timeout of one delivery attempt, in seconds.
+    #[arg(long, env = "HOOKWIRE_DELIVERY_TIMEOUT_SECS", default_value_t = 15)]
+    pub delivery_timeout_secs: u64,
+
+    /// Delays between the attempts of one retry cycle, in ms (SuperOffice: 1 s, then 4 s).
+    #[arg(
+        long,
+        env = "HOOKWIRE_RETRY_DELAYS_MS",
+        value_delimiter = ',',
+        default_value = "1000,4000"
+    )]
+    pub retry_delays_ms: Vec<u64>,
+
+    /// Wait after each failed cycle, in seconds; the last value repeats.
+    #[arg(
+        long,
+        env = "HOOKWIRE_CYCLE_BACKOFF_SECS",
+        value_delimiter = ',',
+        default_value = "60,300,1800,7200,21600,43200"
+    )]
+    pub cycle_backoff_secs: Vec<u64>,
+
+    /// Consecutive failed attempts that set a webhook to TooManyErrors.
+    #[arg(long, env = "HOOKWIRE_FAILURES_TO_DISABLE", default_value_t = 9)]
+    pub failures_to_disable: i32,
+
+    /// Delivery attempts in flight at once, over all webhooks.
+    #[arg(long, env = "HOOKWIRE_MAX_IN_FLIGHT", default_value_t = 256)]
+    pub max_in_flight: usize,
+
+    /// Delivery attempts in flight at once to one webhook.
+    #[arg(long, env = "HOOKWIRE_PER_WEBHOOK_IN_FLIGHT", default_value_t = 8)]
+    pub per_webhook_in_flight: usize,
+
+    /// Deliveries not done after this many seconds go to the dead-letter list (7 days).
+    #[arg(long, env = "HOOKWIRE_RETENTION_SECS", default_value_t = 7 * 24 * 3600)]
+    pub retention_secs: u64,
+
+    /// Backstop poll of the outbox, in ms (new events wake the dispatcher at once).
+    #[arg(long, env = "HOOKWIRE_POLL_INTERVAL_MS", default_value_t = 1000)]
+    pub poll_interval_ms: u64,
+
+    /// `ContextIdentifier` of payloads (the tenant; on-site NetServer sends `Default`).
+    #[arg(long, env = "HOOKWIRE_CONTEXT_IDENTIFIER", default_value = "Default")]
+    pub context_identifier: String,
+
+    /// On SIGTERM, how long attempts in flight may take to finish, in seconds.
+    #[arg(long, env = "HOOKWIRE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+
     /// Password of the `admin` user created on first start; random (and printed once) if unset.
     #[arg(long, env = "HOOKWIRE_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
@@ -49,6 +110,35 @@ pub struct ServeConfig {
 impl ServeConfig {
     pub fn ticket_ttl(&self) -> Duration {
         Duration::from_secs(self.ticket_ttl_secs.max(1))
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            in_cycle: self
+                .retry_delays_ms
+                .iter()
+                .map(|ms| Duration::from_millis(*ms))
+                .collect(),
+            cycle_backoff: self
+                .cycle_backoff_secs
+                .iter()
+                .map(|s| Duration::from_secs(*s))
+                .collect(),
+        }
+    }
+
+    pub fn delivery_settings(&self) -> DeliverySettings {
+        DeliverySettings {
+            policy: self.retry_policy(),
+            attempt_timeout: Duration::from_secs(self.delivery_timeout_secs.max(1)),
+            max_in_flight: self.max_in_flight.max(1),
+            per_webhook_in_flight: self.per_webhook_in_flight.max(1),
+            failures_to_disable: self.failures_to_disable.max(1),
+            retention: Duration::from_secs(self.retention_secs),
+            poll_interval: Duration::from_millis(self.poll_interval_ms.max(10)),
+            context_identifier: self.context_identifier.clone(),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! - `agent`: `WebhookAgent`, the 8 operations and every business rule;
 //! - `auth`: users (argon2), tickets (`7T:`, sliding expiry), application tokens;
 //! - `store`: the `Store` trait and its SQLite implementation (outbox included);
+//! - `delivery`: dispatcher over the outbox, signed HTTP attempts, retry policy, SSRF guard;
 //! - `soap`: the NetServer SOAP endpoints (`Remote/Services8x/*.svc`) and their WSDLs.
 //!
 //! Adapters (`soap`) translate wire formats to agent calls and agent errors to wire errors;
@@ -15,6 +16,7 @@
 pub mod agent;
 pub mod auth;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod soap;
 pub mod startup;

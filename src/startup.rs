@@ -10,9 +10,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::agent::{AgentSettings, WebhookAgent};
 use crate::auth::{Auth, hash_password, random_token};
 use crate::config::ServeConfig;
+use crate::delivery::sender::{Sender, SenderSettings};
+use crate::delivery::ssrf::TargetPolicy;
+use crate::delivery::{Dispatcher, Wakeup};
 use crate::store::{self, Store, StoreError};
 
 /// What every handler shares.
@@ -28,6 +33,8 @@ pub struct AppState {
 pub enum StartupError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot build the delivery HTTP client: {0}")]
+    HttpClient(#[from] reqwest::Error),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -39,6 +46,9 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    dispatcher: Dispatcher,
+    /// Cancelled on SIGTERM: stops the dispatcher's claims and its retry waits.
+    shutdown: CancellationToken,
 }
 
 impl Application {
@@ -46,13 +56,28 @@ impl Application {
         let store = store::open(&config.database.url).await?;
         ensure_admin(store.as_ref(), config.admin_password.clone()).await?;
         let auth = Auth::new(store.clone(), config.ticket_ttl(), config.online);
+        let settings = config.delivery_settings();
+        let sender = Sender::new(SenderSettings {
+            timeout: settings.attempt_timeout,
+            standard_webhooks: !config.no_standard_webhooks,
+            policy: std::sync::Arc::new(TargetPolicy {
+                allow: config.allow_targets.clone(),
+            }),
+        })?;
+        let wakeup = Wakeup::default();
+        let shutdown = CancellationToken::new();
         let agent = WebhookAgent::new(
             store.clone(),
             auth,
             AgentSettings {
                 allow_http_targets: config.allow_http_targets,
+                save_ping: !config.no_save_ping,
+                context_identifier: config.context_identifier.clone(),
             },
+            sender.clone(),
+            wakeup.clone(),
         );
+        let dispatcher = Dispatcher::new(store.clone(), sender, settings, wakeup, shutdown.clone());
         let state = AppState {
             agent,
             store,
@@ -70,18 +95,34 @@ impl Application {
                     addr: config.listen,
                     source,
                 })?;
-        Ok(Application { listener, router })
+        Ok(Application {
+            listener,
+            router,
+            dispatcher,
+            shutdown,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    /// Serves until SIGTERM or Ctrl-C; then stops intake, lets requests and delivery attempts
+    /// in flight finish (bounded), gives back unfinished leases, and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        let dispatcher = tokio::spawn(self.dispatcher.run());
+        let shutdown = self.shutdown.clone();
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                shutdown.cancel();
+            })
+            .await;
+        self.shutdown.cancel();
+        if let Err(e) = dispatcher.await {
+            tracing::error!(error = %e, "the dispatcher task failed");
+        }
+        served
     }
 }
 

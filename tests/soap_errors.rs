@@ -44,7 +44,7 @@ async fn seed_webhook(server: &TestServer, ticket: &str) {
 
 #[tokio::test]
 async fn login_and_ticket_errors_are_precise() {
-    let server = TestServer::start(&["--ticket-ttl-secs", "1"]);
+    let server = TestServer::start(&["--no-save-ping", "--ticket-ttl-secs", "1"]);
     for (user, password) in [("admin", "wrong"), ("nobody", "whatever")] {
         let reply = server.login_as(NS88, user, password).await;
         let (ty, msg) = reply.exception();
@@ -111,7 +111,7 @@ async fn login_and_ticket_errors_are_precise() {
 
 #[tokio::test]
 async fn application_tokens_own_their_webhooks() {
-    let server = TestServer::start(&[]);
+    let server = TestServer::start(&["--no-save-ping"]);
     let db = server.database_url();
     let (_, token_a, _) = cli(&["app", "add", "app-a", "--database", &db]);
     let (_, token_b, _) = cli(&["app", "add", "app-b", "--database", &db]);
@@ -225,7 +225,7 @@ async fn application_tokens_own_their_webhooks() {
 
 #[tokio::test]
 async fn online_mode_requires_an_application_token() {
-    let server = TestServer::start(&["--online"]);
+    let server = TestServer::start(&["--no-save-ping", "--online"]);
     let (_, token, _) = cli(&["app", "add", "app", "--database", &server.database_url()]);
     let ticket = server.ticket().await;
     let (ty, msg) = server
@@ -249,7 +249,7 @@ async fn online_mode_requires_an_application_token() {
 
 #[tokio::test]
 async fn malformed_and_hostile_xml_get_faults_and_change_nothing() {
-    let server = TestServer::start(&["--max-body-bytes", "4096"]);
+    let server = TestServer::start(&["--no-save-ping", "--max-body-bytes", "4096"]);
     let ticket = server.ticket().await;
     seed_webhook(&server, &ticket).await;
     let before = state(&server, &ticket).await;
@@ -424,7 +424,7 @@ async fn malformed_and_hostile_xml_get_faults_and_change_nothing() {
 
 #[tokio::test]
 async fn invalid_webhooks_and_events_name_their_field() {
-    let server = TestServer::start(&[]);
+    let server = TestServer::start(&["--no-save-ping"]);
     let ticket = server.ticket().await;
     seed_webhook(&server, &ticket).await;
     let before = state(&server, &ticket).await;

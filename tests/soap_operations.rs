@@ -14,7 +14,7 @@ const ALL: [(&str, &str); 4] = [
 
 #[tokio::test]
 async fn every_operation_works_on_both_service_and_soap_versions() {
-    let server = TestServer::start(&["--allow-http-targets"]);
+    let server = TestServer::start(&["--no-save-ping", "--allow-http-targets"]);
     for (ns, soap) in ALL {
         let ticket = server.ticket().await;
         let ctx = format!(
@@ -311,7 +311,7 @@ fn seed_request(file: &str, ticket: &str) -> String {
 
 #[tokio::test]
 async fn the_seed_envelopes_work_byte_for_byte() {
-    let server = TestServer::start(&["--allow-http-targets"]);
+    let server = TestServer::start(&["--no-save-ping", "--allow-http-targets"]);
     // The seeds carry ApplicationToken 1234567-1234-9876: register it as an existing app's token.
     let (ok, out, err) = cli(&[
         "app",
@@ -418,7 +418,7 @@ async fn the_seed_envelopes_work_byte_for_byte() {
 
 #[tokio::test]
 async fn webhooks_and_pending_deliveries_survive_a_restart() {
-    let server = TestServer::start(&["--allow-http-targets"]);
+    let server = TestServer::start(&["--no-save-ping", "--allow-http-targets"]);
     let ticket = server.ticket().await;
     let saved = server
         .call(
@@ -460,7 +460,24 @@ async fn webhooks_and_pending_deliveries_survive_a_restart() {
         )
         .await
         .ok();
-    assert_eq!(got.response_fields(), saved.response_fields());
+    // The definition is unchanged; the usage counters move, since the dispatcher keeps
+    // trying the (refused) loopback target.
+    let definition = |r: &Reply| -> Vec<(String, String)> {
+        r.response_fields()
+            .into_iter()
+            .filter(|(path, _)| {
+                ![
+                    "TotalCalls",
+                    "TotalErrors",
+                    "ConsecutiveErrors",
+                    "LastError",
+                ]
+                .iter()
+                .any(|usage| path.starts_with(usage))
+            })
+            .collect()
+    };
+    assert_eq!(definition(&got), definition(&saved));
     assert_eq!(server.queue().await, (3, 0, 0));
 
     // A stopped webhook gets no new deliveries.

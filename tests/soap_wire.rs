@@ -8,7 +8,7 @@ use support::*;
 
 #[tokio::test]
 async fn http10_absolute_form_and_nusoap_style_envelopes_work() {
-    let server = TestServer::start(&[]);
+    let server = TestServer::start(&["--no-save-ping"]);
     let ticket = server.ticket().await;
     // nusoap style: header prefix declared on <Header>, operation in a default namespace with
     // unprefixed children, no xsi:type anywhere, WebhookId absent (= create).
@@ -70,7 +70,7 @@ async fn http10_absolute_form_and_nusoap_style_envelopes_work() {
 
 #[tokio::test]
 async fn headers_directly_under_the_envelope_and_any_prefixes_are_read() {
-    let server = TestServer::start(&[]);
+    let server = TestServer::start(&["--no-save-ping"]);
     let ticket = server.ticket().await;
     // WCF-style prefixes: s/i/a, and an xsi:type prefix declared on the element itself (zeep).
     let body = format!(
@@ -89,7 +89,7 @@ async fn headers_directly_under_the_envelope_and_any_prefixes_are_read() {
 
 #[tokio::test]
 async fn each_endpoint_serves_its_wsdl() {
-    let server = TestServer::start(&[]);
+    let server = TestServer::start(&["--no-save-ping"]);
     for (segment, ns) in [("Services87", NS87), ("Services88", NS88)] {
         for svc in ["Webhook", "SoPrincipal"] {
             let path = format!("/Remote/{segment}/{svc}.svc");
@@ -178,7 +178,7 @@ async fn each_endpoint_serves_its_wsdl() {
 
 #[tokio::test]
 async fn cli_manages_users_and_applications() {
-    let server = TestServer::start(&[]);
+    let server = TestServer::start(&["--no-save-ping"]);
     let db = server.database_url();
     let (ok, out, _) = cli(&[
         "user",

@@ -55,7 +55,9 @@ CREATE TABLE events (
     event_id    TEXT NOT NULL UNIQUE,                  -- the GUID receivers see as EventId
     name        TEXT NOT NULL,
     primary_key INTEGER NOT NULL,
-    data        TEXT NOT NULL,                         -- JSON array of [key, typed value]
+    entity      TEXT NOT NULL,                         -- payload `Entity`
+    changes     TEXT NOT NULL,                         -- JSON array: payload `Changes`
+    data        TEXT NOT NULL,                         -- JSON array of [key, typed value]: `FieldValues`
     associate_id INTEGER NOT NULL,
     occurred_at INTEGER NOT NULL
 );
@@ -67,7 +69,7 @@ CREATE TABLE deliveries (
     status          INTEGER NOT NULL,                  -- 0 pending, 1 delivered, 2 dead
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL,
-    locked_until    INTEGER NOT NULL DEFAULT 0,
+    locked_until    INTEGER NOT NULL DEFAULT 0,        -- lease: claimed by a dispatcher until then
     created_at      INTEGER NOT NULL
 );
 CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);

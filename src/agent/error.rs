@@ -13,6 +13,9 @@ pub enum AgentError {
     Invalid(String),
     #[error("{0}")]
     NotFound(String),
+    /// SaveWebhook's test ping got no 2xx: nothing was saved.
+    #[error("{0}")]
+    PingFailed(String),
     /// The caller may not touch this webhook.
     #[error("{0}")]
     Forbidden(String),
@@ -32,6 +35,7 @@ impl AgentError {
             AgentError::Auth(_) | AgentError::Forbidden(_) => "SoSecurityException",
             AgentError::Invalid(_) => "ArgumentException",
             AgentError::NotFound(_) => "NotFoundException",
+            AgentError::PingFailed(_) => "WebhookTestFailedException",
         }
     }
 

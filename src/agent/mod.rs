@@ -9,11 +9,13 @@ mod error;
 use std::sync::Arc;
 
 use crate::auth::{Auth, Caller};
+use crate::delivery::sender::Sender;
+use crate::delivery::{PingTarget, Wakeup, test_ping};
 use crate::domain::{
-    TypedValue, WebhookInput, WebhookRecord, WebhookSpec, WebhookState, check_signal_name,
+    Event, TypedValue, WebhookInput, WebhookRecord, WebhookSpec, WebhookState, check_signal_name,
     now_millis, subscription_matches,
 };
-use crate::store::{NewEvent, Store};
+use crate::store::Store;
 
 pub use carrier::{WebhookCarrier, WebhookResult};
 pub use error::AgentError;
@@ -23,6 +25,10 @@ pub use error::AgentError;
 pub struct AgentSettings {
     /// Accept `http://` TargetUrls (`--allow-http-targets`); https only otherwise.
     pub allow_http_targets: bool,
+    /// SaveWebhook pings the target before saving (DESIGN §4); `--no-save-ping` turns it off.
+    pub save_ping: bool,
+    /// `ContextIdentifier` of test pings.
+    pub context_identifier: String,
 }
 
 /// The filters of GetAllWebhooks. `None` (or state `Unknown`) means no filter.
@@ -41,14 +47,26 @@ pub struct WebhookAgent {
     store: Arc<dyn Store>,
     auth: Auth,
     settings: AgentSettings,
+    /// The delivery HTTP client, for test pings.
+    sender: Sender,
+    /// Tells the dispatcher new deliveries were committed.
+    wakeup: Wakeup,
 }
 
 impl WebhookAgent {
-    pub fn new(store: Arc<dyn Store>, auth: Auth, settings: AgentSettings) -> WebhookAgent {
+    pub fn new(
+        store: Arc<dyn Store>,
+        auth: Auth,
+        settings: AgentSettings,
+        sender: Sender,
+        wakeup: Wakeup,
+    ) -> WebhookAgent {
         WebhookAgent {
             store,
             auth,
             settings,
+            sender,
+            wakeup,
         }
     }
 
@@ -85,6 +103,19 @@ impl WebhookAgent {
         };
         let spec = WebhookSpec::from_input(&input, base.as_ref(), self.settings.allow_http_targets)
             .map_err(AgentError::Invalid)?;
+        let definition_changed = base
+            .as_ref()
+            .is_none_or(|b| b.target_url != spec.target_url.as_str() || b.secret != spec.secret);
+        if self.settings.save_ping && definition_changed && spec.state == WebhookState::Active {
+            let ping = self.ping(caller, &spec).await;
+            if !ping.success {
+                return Err(AgentError::PingFailed(format!(
+                    "The test ping to {} failed, so the webhook was not saved: {}",
+                    spec.target_url.as_str(),
+                    ping.message
+                )));
+            }
+        }
         let app_id = caller.app.as_ref().map(|a| a.id);
         let mut record = WebhookRecord::from_spec(
             spec,
@@ -94,12 +125,15 @@ impl WebhookAgent {
             app_id,
             base.as_ref(),
         );
-        if base.is_some() {
+        if let Some(base) = &base {
             if !self.store.update_webhook(&record).await? {
                 return Err(AgentError::NotFound(format!(
                     "Webhook {} does not exist (it was deleted meanwhile)",
                     record.id
                 )));
+            }
+            if base.state != record.state {
+                self.fire_state_change(&record).await?;
             }
         } else {
             record.id = self.store.insert_webhook(&record).await?;
@@ -159,22 +193,50 @@ impl WebhookAgent {
         Ok(out)
     }
 
-    /// TestWebhook: checks the definition; sending the test ping arrives with the delivery engine.
+    /// TestWebhook: pings the (possibly unsaved) definition with the `test` event.
     pub async fn test_webhook(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         input: WebhookInput,
     ) -> Result<WebhookResult, AgentError> {
-        WebhookSpec::from_input(&input, None, self.settings.allow_http_targets)
+        let spec = WebhookSpec::from_input(&input, None, self.settings.allow_http_targets)
             .map_err(AgentError::Invalid)?;
-        Ok(WebhookResult {
-            success: false,
-            message: "hookwire does not send test pings yet: the delivery engine is not built"
-                .to_string(),
-        })
+        Ok(self.ping(caller, &spec).await)
     }
 
-    /// SignalEvent: durably queues the event for every Active webhook subscribed to it.
+    async fn ping(&self, caller: &Caller, spec: &WebhookSpec) -> WebhookResult {
+        let target = PingTarget {
+            name: spec.name.as_str(),
+            url: spec.target_url.as_str(),
+            secret: spec.secret.as_deref(),
+            headers: &spec.headers,
+            properties: &spec.properties,
+        };
+        let ping = test_ping(
+            &self.sender,
+            &target,
+            caller.user.id,
+            &self.settings.context_identifier,
+        )
+        .await;
+        WebhookResult {
+            success: ping.success,
+            message: ping.report,
+        }
+    }
+
+    /// Fires `webhook{id}.started|stopped|errors` for a state set by a user, and wakes the
+    /// dispatcher when the webhook's parked deliveries became due.
+    async fn fire_state_change(&self, record: &WebhookRecord) -> Result<(), AgentError> {
+        if let Some(event) = Event::state_change(record, record.updated) {
+            self.store.record_event(&event).await?;
+        }
+        self.wakeup.notify();
+        Ok(())
+    }
+
+    /// SignalEvent: durably queues the event for every webhook subscribed to it (Active, or
+    /// TooManyErrors: parked until restarted; a Stopped webhook gets nothing).
     /// Returns the number of deliveries queued.
     pub async fn signal_event(
         &self,
@@ -185,19 +247,15 @@ impl WebhookAgent {
     ) -> Result<usize, AgentError> {
         let name = event_name.unwrap_or_default().trim().to_string();
         check_signal_name(&name).map_err(AgentError::Invalid)?;
-        let event = NewEvent {
-            event_id: uuid::Uuid::new_v4().to_string(),
-            name,
-            primary_key,
-            data,
-            associate_id: caller.user.id,
-            occurred_at: now_millis(),
-        };
+        let event = Event::signalled(name, primary_key, data, caller.user.id, now_millis());
         let queued = if event.name.is_empty() {
             0
         } else {
             self.store.record_event(&event).await?
         };
+        if queued > 0 {
+            self.wakeup.notify();
+        }
         tracing::debug!(event = %event.name, event_id = %event.event_id, queued, "event signalled");
         Ok(queued)
     }

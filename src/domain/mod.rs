@@ -3,11 +3,13 @@
 //! Wire adapters (SOAP, REST) produce the loose [`WebhookInput`]; the agent turns it into a
 //! [`WebhookSpec`] whose newtypes guarantee every rule of `SaveWebhook`.
 
+mod event;
 mod event_name;
 mod state;
 mod value;
 mod webhook;
 
+pub use event::Event;
 pub use event_name::{EventName, check_signal_name, subscription_matches};
 pub use state::{NotifyVia, NotifyWhen, WebhookState};
 pub use value::TypedValue;

@@ -5,7 +5,7 @@ mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::domain::{Millis, TypedValue, WebhookRecord};
+use crate::domain::{Event, Millis, WebhookRecord, WebhookState};
 
 pub use sqlite::SqliteStore;
 
@@ -42,16 +42,40 @@ pub struct AppRecord {
     pub name: String,
 }
 
-/// An event accepted by SignalEvent, to be delivered to every matching webhook.
+/// A delivery claimed (leased) for one retry cycle.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NewEvent {
-    /// The GUID receivers see as `EventId`, stable across every attempt.
-    pub event_id: String,
-    pub name: String,
-    pub primary_key: i32,
-    pub data: Vec<(String, TypedValue)>,
-    pub associate_id: i32,
-    pub occurred_at: Millis,
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub webhook_id: i32,
+    /// Attempts made before this cycle: the first attempt's `X-SuperOffice-Retry`.
+    pub attempts_before: u32,
+    pub event: Event,
+}
+
+/// What happens to a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Done: the target answered 2xx.
+    Delivered,
+    /// Failed, retried within the cycle: keep the lease.
+    KeepLease,
+    /// The cycle failed: back in the queue, due then.
+    Requeue { due: Millis },
+    /// Past the retention window: to the dead-letter list.
+    Dead,
+}
+
+/// One attempt to record: the delivery's fate and the webhook's usage counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub delivery_id: i64,
+    pub webhook_id: i32,
+    pub success: bool,
+    /// The target answered `410 Gone`: disable the webhook at once.
+    pub gone: bool,
+    /// `LastError` on failure.
+    pub report: Option<String>,
+    pub disposition: Disposition,
 }
 
 /// Queue counts, for `/metrics` and for tests that check what survived a restart.
@@ -96,11 +120,35 @@ pub trait Store: Send + Sync + 'static {
     async fn webhook(&self, id: i32) -> StoreResult<Option<WebhookRecord>>;
     async fn webhooks(&self) -> StoreResult<Vec<WebhookRecord>>;
 
-    /// In one transaction: stores `event` and one pending delivery per Active webhook whose
+    /// In one transaction: stores `event` and one pending delivery per webhook (Active, or
+    /// TooManyErrors: parked until restarted) whose
     /// subscriptions match it (`domain::subscription_matches`). Returns the number of deliveries;
     /// with none, nothing is stored.
-    async fn record_event(&self, event: &NewEvent) -> StoreResult<usize>;
+    async fn record_event(&self, event: &Event) -> StoreResult<usize>;
     async fn queue_stats(&self) -> StoreResult<QueueStats>;
+
+    /// Leases up to `limit` due deliveries of Active webhooks until `lease_until`, at most
+    /// `per_webhook` leased per webhook at a time, and counts the attempt.
+    async fn claim_due(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: usize,
+        per_webhook: usize,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records an attempt: usage counters, `LastError`, the delivery's fate and, when
+    /// `failures_to_disable` consecutive failures or a 410 are reached, State TooManyErrors
+    /// plus its `webhook{id}.errors` event, all in one transaction. Returns the webhook's state.
+    async fn record_attempt(
+        &self,
+        attempt: AttemptRecord,
+        failures_to_disable: i32,
+    ) -> StoreResult<WebhookState>;
+    /// Gives leased deliveries back to the queue (clean shutdown).
+    async fn release_leases(&self, ids: &[i64]) -> StoreResult<()>;
+    /// Moves deliveries created before `cutoff` that never succeeded to the dead-letter list
+    /// and forgets delivered ones that old. Returns how many went dead.
+    async fn sweep(&self, now: Millis, cutoff: Millis) -> StoreResult<u64>;
 }
 
 /// Opens the store named by a `--database` URL, creating and migrating it as needed.

@@ -7,14 +7,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, SqlSafeStr};
+use tokio::sync::{mpsc, oneshot};
 
-use super::{AppRecord, NewEvent, QueueStats, Store, StoreError, StoreResult, UserRecord};
+use super::{
+    AppRecord, AttemptRecord, ClaimedDelivery, Disposition, QueueStats, Store, StoreError,
+    StoreResult, UserRecord,
+};
 use crate::domain::{
-    Millis, NotifyVia, NotifyWhen, WebhookRecord, WebhookState, WebhookUsage, subscription_matches,
+    Event, Millis, NotifyVia, NotifyWhen, TypedValue, WebhookRecord, WebhookState, WebhookUsage,
+    now_millis, subscription_matches,
 };
 
 /// Delivery row states.
@@ -27,12 +32,42 @@ const WEBHOOK_COLUMNS: &str = "id, name, events, target_url, secret, state, type
     error_emails, error_associates, description, notify_via, notify_when, app_id, total_calls, \
     total_errors, consecutive_errors, last_error";
 
+/// Most jobs the group-commit writer puts in one transaction.
+const MAX_BATCH: usize = 512;
+
 /// The SQLite implementation of [`Store`].
 pub struct SqliteStore {
     /// The single writing connection: every INSERT/UPDATE/DELETE goes through it.
     write: SqlitePool,
     /// Readers run beside the writer thanks to WAL.
     read: SqlitePool,
+    /// The group-commit writer: events and attempt outcomes arriving together share one
+    /// transaction, so ingest and delivery do not pay one fsync each.
+    jobs: mpsc::Sender<Job>,
+}
+
+/// A write for the group-commit writer, with where to send its result after the commit.
+enum Job {
+    Event(Event, oneshot::Sender<StoreResult<usize>>),
+    Attempt(
+        AttemptRecord,
+        i32,
+        oneshot::Sender<StoreResult<WebhookState>>,
+    ),
+}
+
+impl Job {
+    fn fail(self, message: &str) {
+        let err = || StoreError::Corrupt(format!("write batch failed: {message}"));
+        match self {
+            Job::Event(_, tx) => {
+                let _ = tx.send(Err(err()));
+            }
+            Job::Attempt(_, _, tx) => {
+                let _ = tx.send(Err(err()));
+            }
+        }
+    }
 }
 
 fn migrator() -> Migrator {
@@ -60,11 +95,254 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         migrator().run(&write).await?;
+        // SQLite serves one node: a lease still set at start-up belongs to a process that died.
+        sqlx::query(
+            "UPDATE deliveries SET locked_until = 0 WHERE status = $1 AND locked_until > 0",
+        )
+        .bind(PENDING)
+        .execute(&write)
+        .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { write, read })
+        let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(writer(write.clone(), queue));
+        Ok(SqliteStore { write, read, jobs })
+    }
+
+    async fn submit<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<StoreResult<T>>) -> Job,
+    ) -> StoreResult<T> {
+        let (tx, rx) = oneshot::channel();
+        let gone = || StoreError::Corrupt("the database writer stopped".into());
+        self.jobs.send(job(tx)).await.map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+}
+
+/// The group-commit loop: takes every job waiting, applies them in one transaction, and
+/// answers each only after the commit.
+async fn writer(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
+    while let Some(first) = queue.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        match apply_batch(&pool, &jobs).await {
+            Ok(results) => {
+                for (job, result) in jobs.into_iter().zip(results) {
+                    match (job, result) {
+                        (Job::Event(_, tx), BatchResult::Queued(n)) => {
+                            let _ = tx.send(Ok(n));
+                        }
+                        (Job::Attempt(_, _, tx), BatchResult::State(s)) => {
+                            let _ = tx.send(Ok(s));
+                        }
+                        (job, _) => job.fail("mismatched result"),
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, jobs = jobs.len(), "write batch failed");
+                let message = e.to_string();
+                for job in jobs {
+                    job.fail(&message);
+                }
+            }
+        }
+    }
+}
+
+enum BatchResult {
+    Queued(usize),
+    State(WebhookState),
+}
+
+async fn apply_batch(pool: &SqlitePool, jobs: &[Job]) -> StoreResult<Vec<BatchResult>> {
+    let mut tx = pool.begin().await?;
+    let now = now_millis();
+    let mut results = Vec::with_capacity(jobs.len());
+    // Attempts first: a webhook they disable must not receive this batch's events.
+    let mut state_events = Vec::new();
+    for job in jobs {
+        if let Job::Attempt(attempt, limit, _) = job {
+            let (state, event) = apply_attempt(&mut tx, attempt, *limit, now).await?;
+            state_events.extend(event);
+            results.push(Some(BatchResult::State(state)));
+        } else {
+            results.push(None);
+        }
+    }
+    let subscribers = active_subscriptions(&mut tx).await?;
+    for (job, slot) in jobs.iter().zip(results.iter_mut()) {
+        if let Job::Event(event, _) = job {
+            *slot = Some(BatchResult::Queued(
+                insert_event(&mut tx, event, &subscribers).await?,
+            ));
+        }
+    }
+    for event in &state_events {
+        insert_event(&mut tx, event, &subscribers).await?;
+    }
+    tx.commit().await?;
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or(BatchResult::Queued(0)))
+        .collect())
+}
+
+/// (webhook id, subscribed events) of every webhook that takes new deliveries: Active ones,
+/// and TooManyErrors ones, whose deliveries wait parked until a restart instead of being lost
+/// (a Stopped webhook was stopped on purpose and gets none).
+async fn active_subscriptions(conn: &mut SqliteConnection) -> StoreResult<Vec<(i32, Vec<String>)>> {
+    let rows = sqlx::query("SELECT id, events FROM webhooks WHERE state IN ($1, $2)")
+        .bind(WebhookState::Active as i64)
+        .bind(WebhookState::TooManyErrors as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let events: String = row.try_get("events")?;
+            Ok((row.try_get("id")?, from_json(&events, "webhook events")?))
+        })
+        .collect()
+}
+
+/// Stores `event` with one delivery per subscriber it matches; nothing when none matches.
+async fn insert_event(
+    conn: &mut SqliteConnection,
+    event: &Event,
+    subscribers: &[(i32, Vec<String>)],
+) -> StoreResult<usize> {
+    let targets: Vec<i32> = subscribers
+        .iter()
+        .filter(|(_, subs)| subscription_matches(subs.iter().map(String::as_str), &event.name))
+        .map(|(id, _)| *id)
+        .collect();
+    if targets.is_empty() {
+        return Ok(0);
+    }
+    let event_row: i64 = sqlx::query_scalar(
+        "INSERT INTO events (event_id, name, primary_key, entity, changes, data, associate_id, occurred_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(&event.event_id)
+    .bind(&event.name)
+    .bind(event.primary_key)
+    .bind(&event.entity)
+    .bind(to_json(&event.changes))
+    .bind(to_json(&event.field_values))
+    .bind(event.associate_id)
+    .bind(event.occurred_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO deliveries (event_row, webhook_id, status, next_attempt_at, created_at) ",
+    );
+    insert.push_values(&targets, |mut b, webhook_id| {
+        b.push_bind(event_row)
+            .push_bind(*webhook_id)
+            .push_bind(PENDING)
+            .push_bind(event.occurred_at)
+            .push_bind(event.occurred_at);
+    });
+    insert.build().execute(&mut *conn).await?;
+    Ok(targets.len())
+}
+
+/// Applies one attempt's outcome; returns the webhook's state and, if this attempt disabled
+/// it, the `webhook{id}.errors` event to store.
+async fn apply_attempt(
+    conn: &mut SqliteConnection,
+    a: &AttemptRecord,
+    failures_to_disable: i32,
+    now: Millis,
+) -> StoreResult<(WebhookState, Option<Event>)> {
+    match a.disposition {
+        Disposition::Delivered => {
+            sqlx::query("UPDATE deliveries SET status = $1, locked_until = 0 WHERE id = $2")
+                .bind(DELIVERED)
+                .bind(a.delivery_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Disposition::KeepLease => {}
+        Disposition::Requeue { due } => {
+            sqlx::query(
+                "UPDATE deliveries SET next_attempt_at = $1, locked_until = 0 WHERE id = $2",
+            )
+            .bind(due)
+            .bind(a.delivery_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Disposition::Dead => {
+            sqlx::query("UPDATE deliveries SET status = $1, locked_until = 0 WHERE id = $2")
+                .bind(DEAD)
+                .bind(a.delivery_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    let row = if a.success {
+        sqlx::query(
+            "UPDATE webhooks SET total_calls = total_calls + 1, consecutive_errors = 0 \
+             WHERE id = $1 RETURNING state, consecutive_errors",
+        )
+        .bind(a.webhook_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    } else {
+        sqlx::query(
+            "UPDATE webhooks SET total_calls = total_calls + 1, total_errors = total_errors + 1, \
+             consecutive_errors = consecutive_errors + 1, last_error = $2 \
+             WHERE id = $1 RETURNING state, consecutive_errors",
+        )
+        .bind(a.webhook_id)
+        .bind(&a.report)
+        .fetch_optional(&mut *conn)
+        .await?
+    };
+    let Some(row) = row else {
+        return Ok((WebhookState::Unknown, None)); // deleted meanwhile
+    };
+    let state = WebhookState::from_number(row.try_get("state")?);
+    let consecutive: i64 = row.try_get("consecutive_errors")?;
+    let disable = !a.success && (a.gone || consecutive >= i64::from(failures_to_disable));
+    if !disable || state != WebhookState::Active {
+        return Ok((state, None));
+    }
+    // `AND state = 1` makes the switch happen once, however many attempts race to it.
+    let sql = format!(
+        "UPDATE webhooks SET state = $1, updated = $2 WHERE id = $3 AND state = $4 RETURNING {WEBHOOK_COLUMNS}"
+    );
+    let disabled = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(WebhookState::TooManyErrors as i64)
+        .bind(now)
+        .bind(a.webhook_id)
+        .bind(WebhookState::Active as i64)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match disabled {
+        Some(row) => {
+            let record = webhook_from_row(&row)?;
+            tracing::warn!(
+                webhook_id = record.id,
+                gone = a.gone,
+                consecutive,
+                "webhook disabled: TooManyErrors"
+            );
+            Ok((
+                WebhookState::TooManyErrors,
+                Event::state_change(&record, now),
+            ))
+        }
+        None => Ok((WebhookState::TooManyErrors, None)),
     }
 }
 
@@ -305,10 +583,33 @@ impl Store for SqliteStore {
              error_associates = $15, description = $16, notify_via = $17, notify_when = $18, \
              app_id = $19 WHERE id = $20",
         );
+        let mut tx = self.write.begin().await?;
+        let before: Option<i64> = sqlx::query_scalar("SELECT state FROM webhooks WHERE id = $1")
+            .bind(w.id)
+            .fetch_optional(&mut *tx)
+            .await?;
         let done = bind_definition!(query, w)
             .bind(w.id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        let activated = before.is_some_and(|s| s != WebhookState::Active as i64)
+            && w.state == WebhookState::Active;
+        if activated {
+            // A restarted webhook starts with a clean slate, and its parked deliveries are due now.
+            sqlx::query("UPDATE webhooks SET consecutive_errors = 0 WHERE id = $1")
+                .bind(w.id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE deliveries SET next_attempt_at = $1 WHERE webhook_id = $2 AND status = $3",
+            )
+            .bind(w.updated)
+            .bind(w.id)
+            .bind(PENDING)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -348,47 +649,9 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn record_event(&self, event: &NewEvent) -> StoreResult<usize> {
-        let mut tx = self.write.begin().await?;
-        let rows = sqlx::query("SELECT id, events FROM webhooks WHERE state = $1")
-            .bind(WebhookState::Active as i64)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut targets = Vec::new();
-        for row in &rows {
-            let events: Vec<String> = from_json(&row.try_get::<String, _>("events")?, "events")?;
-            if subscription_matches(events.iter().map(String::as_str), &event.name) {
-                targets.push(row.try_get::<i32, _>("id")?);
-            }
-        }
-        if targets.is_empty() {
-            return Ok(0);
-        }
-        let event_row: i64 = sqlx::query_scalar(
-            "INSERT INTO events (event_id, name, primary_key, data, associate_id, occurred_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(&event.event_id)
-        .bind(&event.name)
-        .bind(event.primary_key)
-        .bind(to_json(&event.data))
-        .bind(event.associate_id)
-        .bind(event.occurred_at)
-        .fetch_one(&mut *tx)
-        .await?;
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO deliveries (event_row, webhook_id, status, next_attempt_at, created_at) ",
-        );
-        insert.push_values(&targets, |mut b, webhook_id| {
-            b.push_bind(event_row)
-                .push_bind(*webhook_id)
-                .push_bind(PENDING)
-                .push_bind(event.occurred_at)
-                .push_bind(event.occurred_at);
-        });
-        insert.build().execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(targets.len())
+    async fn record_event(&self, event: &Event) -> StoreResult<usize> {
+        let event = event.clone();
+        self.submit(|tx| Job::Event(event, tx)).await
     }
 
     async fn queue_stats(&self) -> StoreResult<QueueStats> {
@@ -406,5 +669,127 @@ impl Store for SqliteStore {
             }
         }
         Ok(stats)
+    }
+
+    async fn claim_due(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: usize,
+        per_webhook: usize,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        // Leased rows are ranked first in their webhook's partition, so a webhook with
+        // `per_webhook` deliveries in flight gets no more.
+        let claimed = sqlx::query(
+            "UPDATE deliveries SET locked_until = $1, attempts = attempts + 1 WHERE id IN ( \
+               SELECT id FROM ( \
+                 SELECT d.id, d.locked_until, d.next_attempt_at, ROW_NUMBER() OVER ( \
+                   PARTITION BY d.webhook_id ORDER BY d.locked_until > $2 DESC, d.next_attempt_at, d.id) AS rn \
+                 FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+                 WHERE d.status = $3 AND w.state = $4 AND (d.locked_until > $2 OR d.next_attempt_at <= $2) \
+               ) WHERE rn <= $5 AND locked_until <= $2 ORDER BY next_attempt_at, id LIMIT $6) \
+             RETURNING id, webhook_id, attempts, event_row",
+        )
+        .bind(lease_until)
+        .bind(now)
+        .bind(PENDING)
+        .bind(WebhookState::Active as i64)
+        .bind(i64::try_from(per_webhook).unwrap_or(i64::MAX))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.write)
+        .await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut event_rows = Vec::with_capacity(claimed.len());
+        for row in &claimed {
+            event_rows.push(row.try_get::<i64, _>("event_row")?);
+        }
+        let events = sqlx::query(
+            "SELECT id, event_id, name, primary_key, entity, changes, data, associate_id, occurred_at \
+             FROM events WHERE id IN (SELECT value FROM json_each($1))",
+        )
+        .bind(to_json(&event_rows))
+        .fetch_all(&self.write)
+        .await?;
+        let mut by_row = std::collections::HashMap::with_capacity(events.len());
+        for row in &events {
+            let changes: String = row.try_get("changes")?;
+            let data: String = row.try_get("data")?;
+            let event = Event {
+                event_id: row.try_get("event_id")?,
+                name: row.try_get("name")?,
+                primary_key: row.try_get("primary_key")?,
+                entity: row.try_get("entity")?,
+                changes: from_json(&changes, "event changes")?,
+                field_values: from_json::<Vec<(String, TypedValue)>>(&data, "event data")?,
+                associate_id: row.try_get("associate_id")?,
+                occurred_at: row.try_get("occurred_at")?,
+            };
+            by_row.insert(row.try_get::<i64, _>("id")?, event);
+        }
+        let mut out = Vec::with_capacity(claimed.len());
+        for row in &claimed {
+            let event_row: i64 = row.try_get("event_row")?;
+            let Some(event) = by_row.get(&event_row) else {
+                return Err(StoreError::Corrupt(format!(
+                    "delivery without event {event_row}"
+                )));
+            };
+            let attempts: i64 = row.try_get("attempts")?;
+            out.push(ClaimedDelivery {
+                id: row.try_get("id")?,
+                webhook_id: row.try_get("webhook_id")?,
+                attempts_before: u32::try_from(attempts - 1).unwrap_or(0),
+                event: event.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn record_attempt(
+        &self,
+        attempt: AttemptRecord,
+        failures_to_disable: i32,
+    ) -> StoreResult<WebhookState> {
+        self.submit(|tx| Job::Attempt(attempt, failures_to_disable, tx))
+            .await
+    }
+
+    async fn release_leases(&self, ids: &[i64]) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("UPDATE deliveries SET locked_until = 0 WHERE id IN (SELECT value FROM json_each($1)) AND status = $2")
+            .bind(to_json(&ids))
+            .bind(PENDING)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn sweep(&self, now: Millis, cutoff: Millis) -> StoreResult<u64> {
+        let mut tx = self.write.begin().await?;
+        let dead = sqlx::query(
+            "UPDATE deliveries SET status = $1 WHERE status = $2 AND created_at < $3 AND locked_until <= $4",
+        )
+        .bind(DEAD)
+        .bind(PENDING)
+        .bind(cutoff)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("DELETE FROM deliveries WHERE status = $1 AND created_at < $2")
+            .bind(DELIVERED)
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM events WHERE occurred_at < $1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_row = events.id)")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(dead)
     }
 }

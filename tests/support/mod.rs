@@ -71,6 +71,25 @@ impl TestServer {
         }
     }
 
+    /// Sends SIGTERM and waits (at most `within`) for the process to exit; returns its status.
+    pub async fn terminate(
+        &mut self,
+        within: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            // An async sleep: receivers in this test's runtime must keep answering meanwhile.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        None
+    }
+
     /// Stops the process (SIGKILL) and starts a new one on the same database.
     pub fn restart(mut self) -> TestServer {
         let _ = self.child.kill();
@@ -373,3 +392,5 @@ impl Reply {
         out
     }
 }
+
+pub mod receiver;

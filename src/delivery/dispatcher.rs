@@ -1,0 +1,306 @@
+//! The dispatcher: claims due deliveries with a lease (no transaction is held across HTTP),
+//! runs each claimed delivery's retry cycle, and records every attempt.
+//!
+//! Limits: a global in-flight `Semaphore`, and at most `per_webhook_in_flight` leases per
+//! webhook (enforced by the claim), so one slow receiver cannot starve the rest.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::payload::{self, PayloadContext};
+use super::retry::{NextAttempt, RetryPolicy};
+use super::sender::{AttemptResult, Outgoing, Sender};
+use crate::domain::{Millis, WebhookRecord, WebhookState, now_millis};
+use crate::store::{AttemptRecord, ClaimedDelivery, Disposition, Store};
+
+/// Most deliveries claimed in one query.
+const CLAIM_BATCH: usize = 256;
+
+/// Delivery tuning; defaults are SuperOffice's (see `config.rs`).
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub policy: RetryPolicy,
+    pub attempt_timeout: Duration,
+    pub max_in_flight: usize,
+    pub per_webhook_in_flight: usize,
+    /// Consecutive failed attempts that set TooManyErrors (SuperOffice: 9).
+    pub failures_to_disable: i32,
+    /// Deliveries not done after this long go to the dead-letter list.
+    pub retention: Duration,
+    /// Backstop poll when nothing wakes the dispatcher (retries coming due).
+    pub poll_interval: Duration,
+    /// `ContextIdentifier` of payloads.
+    pub context_identifier: String,
+    /// How long SIGTERM waits for attempts in flight.
+    pub shutdown_grace: Duration,
+}
+
+/// Wakes the dispatcher as soon as new deliveries are committed.
+#[derive(Clone, Default)]
+pub struct Wakeup(Arc<Notify>);
+
+impl Wakeup {
+    pub fn notify(&self) {
+        // notify_one keeps a permit when nobody waits, so a wake-up is never lost.
+        self.0.notify_one();
+    }
+}
+
+fn millis(d: Duration) -> Millis {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// What every cycle task shares.
+struct Shared {
+    store: Arc<dyn Store>,
+    sender: Sender,
+    settings: DeliverySettings,
+    shutdown: CancellationToken,
+}
+
+pub struct Dispatcher {
+    shared: Arc<Shared>,
+    wakeup: Wakeup,
+    in_flight: Arc<Semaphore>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Arc<dyn Store>,
+        sender: Sender,
+        settings: DeliverySettings,
+        wakeup: Wakeup,
+        shutdown: CancellationToken,
+    ) -> Dispatcher {
+        let in_flight = Arc::new(Semaphore::new(settings.max_in_flight.max(1)));
+        Dispatcher {
+            shared: Arc::new(Shared {
+                store,
+                sender,
+                settings,
+                shutdown,
+            }),
+            wakeup,
+            in_flight,
+        }
+    }
+
+    /// Runs until shutdown, then waits (bounded) for the cycles in flight and gives back the
+    /// leases of those that did not finish.
+    pub async fn run(self) {
+        let shared = self.shared.clone();
+        let settings = &shared.settings;
+        let lease = settings.policy.cycle_span(settings.attempt_timeout) + Duration::from_secs(30);
+        let mut cycles: JoinSet<()> = JoinSet::new();
+        let mut leased: HashMap<tokio::task::Id, i64> = HashMap::new();
+        let mut next_sweep = tokio::time::Instant::now();
+        loop {
+            if shared.shutdown.is_cancelled() {
+                break;
+            }
+            while let Some(done) = cycles.try_join_next_with_id() {
+                match done {
+                    Ok((id, ())) => leased.remove(&id),
+                    Err(e) => leased.remove(&e.id()),
+                };
+            }
+            if tokio::time::Instant::now() >= next_sweep {
+                self.sweep().await;
+                next_sweep = tokio::time::Instant::now() + Duration::from_secs(60);
+            }
+            let free = self.in_flight.available_permits().min(CLAIM_BATCH);
+            let mut claimed_any = false;
+            if free > 0 {
+                let now = now_millis();
+                match shared
+                    .store
+                    .claim_due(
+                        now,
+                        now + millis(lease),
+                        free,
+                        settings.per_webhook_in_flight,
+                    )
+                    .await
+                {
+                    Ok(claims) => {
+                        claimed_any = !claims.is_empty();
+                        let webhooks = self.webhooks_of(&claims).await;
+                        for claim in claims {
+                            let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+                                break; // cannot happen: `free` permits were available
+                            };
+                            let delivery_id = claim.id;
+                            let Some(webhook) = webhooks.get(&claim.webhook_id).cloned() else {
+                                let _ = shared.store.release_leases(&[delivery_id]).await;
+                                continue;
+                            };
+                            let handle =
+                                cycles.spawn(run_cycle(shared.clone(), claim, webhook, permit));
+                            leased.insert(handle.id(), delivery_id);
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "claiming deliveries failed"),
+                }
+            }
+            if claimed_any && self.in_flight.available_permits() > 0 {
+                continue; // more may be due right now
+            }
+            tokio::select! {
+                _ = self.wakeup.0.notified() => {}
+                _ = tokio::time::sleep(settings.poll_interval) => {}
+                Some(done) = cycles.join_next_with_id(), if !cycles.is_empty() => {
+                    match done {
+                        Ok((id, ())) => leased.remove(&id),
+                        Err(e) => leased.remove(&e.id()),
+                    };
+                }
+                _ = shared.shutdown.cancelled() => {}
+            }
+        }
+        let waited = tokio::time::timeout(settings.shutdown_grace, async {
+            while let Some(done) = cycles.join_next_with_id().await {
+                match done {
+                    Ok((id, ())) => leased.remove(&id),
+                    Err(e) => leased.remove(&e.id()),
+                };
+            }
+        })
+        .await;
+        if waited.is_err() {
+            cycles.abort_all();
+        }
+        let unfinished: Vec<i64> = leased.into_values().collect();
+        if let Err(e) = shared.store.release_leases(&unfinished).await {
+            tracing::error!(error = %e, "releasing leases at shutdown failed");
+        }
+        tracing::info!(released = unfinished.len(), "dispatcher stopped");
+    }
+
+    async fn webhooks_of(&self, claims: &[ClaimedDelivery]) -> HashMap<i32, Arc<WebhookRecord>> {
+        let mut out = HashMap::new();
+        for claim in claims {
+            if out.contains_key(&claim.webhook_id) {
+                continue;
+            }
+            match self.shared.store.webhook(claim.webhook_id).await {
+                Ok(Some(w)) => {
+                    out.insert(w.id, Arc::new(w));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, webhook_id = claim.webhook_id, "loading webhook failed")
+                }
+            }
+        }
+        out
+    }
+
+    async fn sweep(&self) {
+        let now = now_millis();
+        let cutoff = now - millis(self.shared.settings.retention);
+        match self.shared.store.sweep(now, cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                dead = n,
+                "deliveries past the retention window moved to the dead-letter list"
+            ),
+            Err(e) => tracing::error!(error = %e, "sweeping the outbox failed"),
+        }
+    }
+}
+
+/// One retry cycle of one delivery: up to 3 attempts (1 s, then 4 s apart), each recorded.
+async fn run_cycle(
+    shared: Arc<Shared>,
+    claim: ClaimedDelivery,
+    webhook: Arc<WebhookRecord>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let settings = &shared.settings;
+    let body = payload::build(
+        &claim.event,
+        &PayloadContext {
+            webhook_name: &webhook.name,
+            properties: &webhook.properties,
+            context_identifier: &settings.context_identifier,
+            include_field_values: true,
+        },
+    );
+    let mut attempts = claim.attempts_before;
+    loop {
+        let result: AttemptResult = shared
+            .sender
+            .send(Outgoing {
+                url: &webhook.target_url,
+                event_name: &claim.event.name,
+                event_id: &claim.event.event_id,
+                retry: attempts,
+                secret: webhook.secret.as_deref(),
+                custom_headers: &webhook.headers,
+                body: body.clone(),
+                test: false,
+            })
+            .await;
+        attempts += 1;
+        let now = now_millis();
+        let (disposition, pause) = if result.success {
+            (Disposition::Delivered, None)
+        } else if result.is_gone() {
+            // The webhook is disabled below; the delivery waits, parked, for a restart.
+            (Disposition::Requeue { due: now }, None)
+        } else {
+            match settings.policy.after_failure(attempts) {
+                NextAttempt::Retry(delay) => (Disposition::KeepLease, Some(delay)),
+                NextAttempt::NextCycle(delay) => {
+                    let due = now + millis(delay);
+                    if due > claim.event.occurred_at + millis(settings.retention) {
+                        (Disposition::Dead, None)
+                    } else {
+                        (Disposition::Requeue { due }, None)
+                    }
+                }
+            }
+        };
+        if !result.success {
+            tracing::debug!(webhook_id = webhook.id, event_id = %claim.event.event_id, status = ?result.status, "delivery attempt failed");
+        }
+        let record = AttemptRecord {
+            delivery_id: claim.id,
+            webhook_id: webhook.id,
+            success: result.success,
+            gone: result.is_gone(),
+            report: (!result.success).then_some(result.report),
+            disposition,
+        };
+        let state = match shared
+            .store
+            .record_attempt(record, settings.failures_to_disable)
+            .await
+        {
+            Ok(state) => state,
+            Err(e) => {
+                // The lease expires and another cycle retries: at-least-once holds.
+                tracing::error!(error = %e, delivery_id = claim.id, "recording an attempt failed");
+                return;
+            }
+        };
+        let Some(delay) = pause else { return };
+        if state != WebhookState::Active {
+            // Stopped or disabled mid-cycle: park the delivery now instead of holding it.
+            let _ = shared.store.release_leases(&[claim.id]).await;
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shared.shutdown.cancelled() => {
+                let _ = shared.store.release_leases(&[claim.id]).await;
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! Delivery: the outbox dispatcher, the signed HTTP request, the retry policy and the SSRF guard.
+//!
+//! - `dispatcher`: claims due deliveries with a lease, runs retry cycles, records outcomes;
+//! - `sender`: one HTTP attempt (pooled rustls client, no redirects, timeout);
+//! - `payload` / `signature`: the exact bytes sent and their HMACs;
+//! - `retry`: when to try again (a pure function);
+//! - `ssrf`: which addresses may be reached, enforced after DNS.
+
+mod dispatcher;
+pub mod payload;
+pub mod retry;
+pub mod sender;
+pub mod signature;
+pub mod ssrf;
+
+pub use dispatcher::{DeliverySettings, Dispatcher, Wakeup};
+
+use crate::domain::{Event, TypedValue, now_millis};
+use sender::{AttemptResult, Outgoing, Sender};
+
+/// A webhook definition to ping, saved or not.
+pub struct PingTarget<'a> {
+    pub name: &'a str,
+    pub url: &'a str,
+    pub secret: Option<&'a str>,
+    pub headers: &'a [(String, String)],
+    pub properties: &'a [(String, TypedValue)],
+}
+
+/// Sends the `test` event (`X-Hook-Test: true`) as SaveWebhook and TestWebhook do.
+pub async fn test_ping(
+    sender: &Sender,
+    target: &PingTarget<'_>,
+    associate_id: i32,
+    context_identifier: &str,
+) -> AttemptResult {
+    let event = Event::test(associate_id, now_millis());
+    let body = payload::build(
+        &event,
+        &payload::PayloadContext {
+            webhook_name: target.name,
+            properties: target.properties,
+            context_identifier,
+            include_field_values: false,
+        },
+    );
+    sender
+        .send(Outgoing {
+            url: target.url,
+            event_name: &event.name,
+            event_id: &event.event_id,
+            retry: 0,
+            secret: target.secret,
+            custom_headers: target.headers,
+            body,
+            test: true,
+        })
+        .await
+}

@@ -1,0 +1,242 @@
+//! One HTTP attempt: the signed POST, with the SSRF guard, no redirects and a timeout, and the
+//! target's answer written up the way NetServer keeps it in `LastError`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use super::signature;
+use super::ssrf::{GuardedResolver, TargetPolicy};
+
+/// `LastError` keeps at most this many characters (NetServer's column is String(4000)).
+pub const MAX_REPORT_CHARS: usize = 4000;
+/// Most of a target's answer body read: more would not fit in the report anyway.
+const MAX_BODY_READ: usize = 16 * 1024;
+
+/// Headers hookwire sets; a webhook's custom Headers cannot replace them.
+const RESERVED: [&str; 14] = [
+    "content-type",
+    "content-length",
+    "user-agent",
+    "host",
+    "connection",
+    "transfer-encoding",
+    "x-superoffice-event",
+    "x-superoffice-eventid",
+    "x-superoffice-retry",
+    "x-superoffice-signature",
+    "x-hook-test",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+/// How delivery requests are made.
+#[derive(Debug, Clone)]
+pub struct SenderSettings {
+    pub timeout: Duration,
+    /// Send the Standard Webhooks headers beside SuperOffice's.
+    pub standard_webhooks: bool,
+    pub policy: Arc<TargetPolicy>,
+}
+
+/// One delivery request.
+pub struct Outgoing<'a> {
+    pub url: &'a str,
+    pub event_name: &'a str,
+    pub event_id: &'a str,
+    /// `X-SuperOffice-Retry`: earlier attempts of this event.
+    pub retry: u32,
+    pub secret: Option<&'a str>,
+    pub custom_headers: &'a [(String, String)],
+    pub body: Vec<u8>,
+    /// A test ping (`X-Hook-Test: true`).
+    pub test: bool,
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptResult {
+    /// Any 2xx.
+    pub success: bool,
+    pub status: Option<u16>,
+    /// Status line, headers and body of the answer, or the transport error (≤ 4000 chars).
+    pub report: String,
+}
+
+impl AttemptResult {
+    fn failed(report: String) -> AttemptResult {
+        AttemptResult {
+            success: false,
+            status: None,
+            report: cut(report),
+        }
+    }
+
+    /// `410 Gone`: the receiver asks never to be called again.
+    pub fn is_gone(&self) -> bool {
+        self.status == Some(410)
+    }
+}
+
+fn cut(mut text: String) -> String {
+    if let Some((i, _)) = text.char_indices().nth(MAX_REPORT_CHARS) {
+        text.truncate(i);
+    }
+    text
+}
+
+/// The delivery HTTP client: pooled connections, rustls, guarded DNS, no redirects.
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    settings: SenderSettings,
+}
+
+impl Sender {
+    pub fn new(settings: SenderSettings) -> Result<Sender, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .dns_resolver(GuardedResolver {
+                policy: settings.policy.clone(),
+            })
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .no_proxy()
+            .build()?;
+        Ok(Sender { client, settings })
+    }
+
+    fn headers(&self, out: &Outgoing, now_secs: i64) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let mut put = |name: &'static str, value: &str| {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(name, v);
+            }
+        };
+        put("content-type", "application/json; charset=utf-8");
+        put(
+            "user-agent",
+            concat!("NetServer-Webhook/", env!("CARGO_PKG_VERSION")),
+        );
+        put("x-superoffice-event", out.event_name);
+        put("x-superoffice-eventid", out.event_id);
+        put("x-superoffice-retry", &out.retry.to_string());
+        let secret = out.secret.filter(|s| !s.is_empty());
+        if let Some(secret) = secret {
+            put(
+                "x-superoffice-signature",
+                &signature::superoffice(secret, &out.body),
+            );
+        }
+        if out.test {
+            put("x-hook-test", "true");
+        }
+        if self.settings.standard_webhooks {
+            put("webhook-id", out.event_id);
+            put("webhook-timestamp", &now_secs.to_string());
+            if let Some(secret) = secret {
+                put(
+                    "webhook-signature",
+                    &signature::standard_webhooks(secret, out.event_id, now_secs, &out.body),
+                );
+            }
+        }
+        for (name, value) in out.custom_headers {
+            let lower = name.to_ascii_lowercase();
+            if RESERVED.contains(&lower.as_str()) {
+                continue;
+            }
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(lower.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                h.append(n, v);
+            }
+        }
+        h
+    }
+
+    /// Sends one attempt. Never panics on what the target does.
+    pub async fn send(&self, out: Outgoing<'_>) -> AttemptResult {
+        let url = match url::Url::parse(out.url) {
+            Ok(u) => u,
+            Err(e) => return AttemptResult::failed(format!("invalid TargetUrl {}: {e}", out.url)),
+        };
+        // IP literals never reach the resolver, so they are checked here.
+        if let Some(host) = url.host_str() {
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            if let Ok(ip) = bare.parse::<IpAddr>()
+                && !self.settings.policy.permits(ip)
+            {
+                return AttemptResult::failed(self.settings.policy.refusal(host, ip));
+            }
+        }
+        let headers = self.headers(&out, chrono::Utc::now().timestamp());
+        let response = match self
+            .client
+            .post(url)
+            .headers(headers)
+            .body(out.body)
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return AttemptResult::failed(describe_error(&e)),
+        };
+        let status = response.status();
+        let mut report = format!(
+            "{:?} {} {}\r\n",
+            response.version(),
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        );
+        for (name, value) in response.headers() {
+            report.push_str(&format!(
+                "{name}: {}\r\n",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        }
+        report.push_str("\r\n");
+        let mut response = response;
+        let mut body = Vec::new();
+        while body.len() < MAX_BODY_READ {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) => {
+                    report.push_str(&format!("[reading the body failed: {e}]"));
+                    break;
+                }
+            }
+        }
+        report.push_str(&String::from_utf8_lossy(&body));
+        AttemptResult {
+            success: status.is_success(),
+            status: Some(status.as_u16()),
+            report: cut(report),
+        }
+    }
+}
+
+/// The transport error with its causes (reqwest's top-level message alone is vague).
+fn describe_error(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "could not connect".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
