@@ -33,6 +33,33 @@ enum Command {
         #[command(subcommand)]
         action: AppAction,
     },
+    /// Inspect and replay the dead-letter list (deliveries past the retention window).
+    DeadLetters {
+        #[command(subcommand)]
+        action: DeadLetterAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadLetterAction {
+    /// List dead deliveries, oldest first.
+    List {
+        /// Only this webhook's.
+        #[arg(long)]
+        webhook: Option<i32>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Put dead deliveries back in the queue (a running server delivers them).
+    Replay {
+        /// Only this webhook's.
+        #[arg(long)]
+        webhook: Option<i32>,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
 }
 
 #[derive(Subcommand)]
@@ -120,6 +147,48 @@ async fn run(command: Command) -> Result<(), String> {
             } else {
                 println!("created user '{name}'");
             }
+            Ok(())
+        }
+        Command::DeadLetters {
+            action:
+                DeadLetterAction::List {
+                    webhook,
+                    limit,
+                    database,
+                },
+        } => {
+            let store = store::open(&database.url)
+                .await
+                .map_err(|e| e.to_string())?;
+            let dead = store
+                .dead_letters(webhook, limit)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("delivery\twebhook\tevent_id\tevent\tattempts\tcreated");
+            for d in dead {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    d.delivery_id,
+                    d.webhook_id,
+                    d.event_id,
+                    d.event_name,
+                    d.attempts,
+                    hookwire::delivery::payload::timestamp(d.created_at)
+                );
+            }
+            Ok(())
+        }
+        Command::DeadLetters {
+            action: DeadLetterAction::Replay { webhook, database },
+        } => {
+            let store = store::open(&database.url)
+                .await
+                .map_err(|e| e.to_string())?;
+            let n = store
+                .replay_dead(webhook, hookwire::domain::now_millis())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{n} dead deliveries queued again");
             Ok(())
         }
         Command::App {

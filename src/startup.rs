@@ -55,6 +55,10 @@ impl Application {
     pub async fn build(config: ServeConfig) -> Result<Application, StartupError> {
         let store = store::open(&config.database.url).await?;
         ensure_admin(store.as_ref(), config.admin_password.clone()).await?;
+        let recovered = store.recover_leases().await?;
+        if recovered > 0 {
+            tracing::warn!(recovered, "released leases left by a previous process");
+        }
         let auth = Auth::new(store.clone(), config.ticket_ttl(), config.online);
         let settings = config.delivery_settings();
         let sender = Sender::new(SenderSettings {

@@ -599,3 +599,74 @@ async fn sigterm_lets_attempts_finish_and_exits_cleanly() {
     assert_eq!(server.queue().await, (0, 1, 0));
     assert_eq!(receiver.len(), 1);
 }
+
+#[tokio::test]
+async fn expired_deliveries_go_to_the_dead_letter_list_and_can_be_replayed() {
+    let receiver = Receiver::start().await;
+    receiver.set_answer(Answer::status(500));
+    let mut args = LOOPBACK.to_vec();
+    args.extend([
+        "--retry-delays-ms",
+        "10,10",
+        "--retention-secs",
+        "1",
+        "--failures-to-disable",
+        "100",
+    ]);
+    let server = TestServer::start(&args);
+    let ticket = server.ticket().await;
+    let id = save(
+        &server,
+        &ticket,
+        "late",
+        &["quote.sent"],
+        &receiver.url("/late"),
+        "",
+    )
+    .await;
+    signal(&server, &ticket, "quote.sent", 4).await;
+    // One failed cycle; the next one would start after the 1 s retention window: dead.
+    for _ in 0..100 {
+        if server.queue().await == (0, 0, 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.queue().await, (0, 0, 1));
+    let db = server.database_url();
+    let (ok, listed, err) = cli(&[
+        "dead-letters",
+        "list",
+        "--webhook",
+        &id.to_string(),
+        "--database",
+        &db,
+    ]);
+    assert!(ok, "{err}");
+    let event_id = receiver.requests()[0].event_id().unwrap().to_string();
+    assert!(
+        listed.contains(&event_id) && listed.contains("quote.sent"),
+        "{listed}"
+    );
+
+    receiver.set_answer(Answer::ok());
+    let (ok, out, err) = cli(&["dead-letters", "replay", "--database", &db]);
+    assert!(
+        ok && out.starts_with("1 dead deliveries queued again"),
+        "{out}{err}"
+    );
+    let all = receiver
+        .wait_until(
+            |r| r.iter().any(|q| q.status == 200),
+            Duration::from_secs(10),
+        )
+        .await;
+    let replayed = all.iter().find(|q| q.status == 200).unwrap();
+    assert_eq!(
+        replayed.event_id(),
+        Some(event_id.as_str()),
+        "same EventId on replay"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(server.queue().await, (0, 1, 0));
+}

@@ -78,6 +78,17 @@ pub struct AttemptRecord {
     pub disposition: Disposition,
 }
 
+/// A delivery on the dead-letter list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub delivery_id: i64,
+    pub webhook_id: i32,
+    pub event_id: String,
+    pub event_name: String,
+    pub attempts: i64,
+    pub created_at: Millis,
+}
+
 /// Queue counts, for `/metrics` and for tests that check what survived a restart.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueStats {
@@ -149,6 +160,17 @@ pub trait Store: Send + Sync + 'static {
     /// Moves deliveries created before `cutoff` that never succeeded to the dead-letter list
     /// and forgets delivered ones that old. Returns how many went dead.
     async fn sweep(&self, now: Millis, cutoff: Millis) -> StoreResult<u64>;
+    /// Called once when a server starts: gives back leases a crashed process of this node
+    /// left behind. Returns how many were released.
+    async fn recover_leases(&self) -> StoreResult<u64>;
+    /// The dead-letter list, oldest first, optionally of one webhook.
+    async fn dead_letters(
+        &self,
+        webhook_id: Option<i32>,
+        limit: i64,
+    ) -> StoreResult<Vec<DeadLetter>>;
+    /// Puts dead deliveries back in the queue, due now, with a fresh retention window.
+    async fn replay_dead(&self, webhook_id: Option<i32>, now: Millis) -> StoreResult<u64>;
 }
 
 /// Opens the store named by a `--database` URL, creating and migrating it as needed.

@@ -1,5 +1,6 @@
 //! The embedded SQLite store: one file, WAL, one writer connection (SQLite allows one writer;
-//! queueing writes in the pool avoids `SQLITE_BUSY`) and a small pool of readers.
+//! queueing writes on it avoids `SQLITE_BUSY`), a group-commit writer task that batches events
+//! and attempt outcomes into shared transactions, and a small pool of readers.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,8 +15,8 @@ use sqlx::{Row, SqlSafeStr};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    AppRecord, AttemptRecord, ClaimedDelivery, Disposition, QueueStats, Store, StoreError,
-    StoreResult, UserRecord,
+    AppRecord, AttemptRecord, ClaimedDelivery, DeadLetter, Disposition, QueueStats, Store,
+    StoreError, StoreResult, UserRecord,
 };
 use crate::domain::{
     Event, Millis, NotifyVia, NotifyWhen, TypedValue, WebhookRecord, WebhookState, WebhookUsage,
@@ -95,13 +96,6 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         migrator().run(&write).await?;
-        // SQLite serves one node: a lease still set at start-up belongs to a process that died.
-        sqlx::query(
-            "UPDATE deliveries SET locked_until = 0 WHERE status = $1 AND locked_until > 0",
-        )
-        .bind(PENDING)
-        .execute(&write)
-        .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -791,5 +785,60 @@ impl Store for SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(dead)
+    }
+
+    async fn dead_letters(
+        &self,
+        webhook_id: Option<i32>,
+        limit: i64,
+    ) -> StoreResult<Vec<DeadLetter>> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.webhook_id, e.event_id, e.name, d.attempts, d.created_at \
+             FROM deliveries d JOIN events e ON e.id = d.event_row \
+             WHERE d.status = $1 AND ($2 IS NULL OR d.webhook_id = $2) ORDER BY d.id LIMIT $3",
+        )
+        .bind(DEAD)
+        .bind(webhook_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeadLetter {
+                    delivery_id: r.try_get("id")?,
+                    webhook_id: r.try_get("webhook_id")?,
+                    event_id: r.try_get("event_id")?,
+                    event_name: r.try_get("name")?,
+                    attempts: r.try_get("attempts")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn replay_dead(&self, webhook_id: Option<i32>, now: Millis) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET status = $1, next_attempt_at = $2, created_at = $2, locked_until = 0 \
+             WHERE status = $3 AND ($4 IS NULL OR webhook_id = $4)",
+        )
+        .bind(PENDING)
+        .bind(now)
+        .bind(DEAD)
+        .bind(webhook_id)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn recover_leases(&self) -> StoreResult<u64> {
+        // SQLite serves one node: a lease still set when the server starts belongs to a
+        // process that died, so its deliveries are due again now, not when the lease ends.
+        let done = sqlx::query(
+            "UPDATE deliveries SET locked_until = 0 WHERE status = $1 AND locked_until > 0",
+        )
+        .bind(PENDING)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
     }
 }
