@@ -8,6 +8,7 @@
 //! - `auth`: users (argon2), tickets (`7T:`, sliding expiry), application tokens;
 //! - `store`: the `Store` trait and its SQLite implementation (outbox included);
 //! - `delivery`: dispatcher over the outbox, signed HTTP attempts, retry policy, SSRF guard;
+//! - `rest`: the REST twins (`/api/v1/Webhook`, `/api/v1/Agents/Webhook/*`) and OpenAPI;
 //! - `soap`: the NetServer SOAP endpoints (`Remote/Services8x/*.svc`) and their WSDLs.
 //!
 //! Adapters (`soap`) translate wire formats to agent calls and agent errors to wire errors;
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod config;
 pub mod delivery;
 pub mod domain;
+pub mod rest;
 pub mod soap;
 pub mod startup;
 pub mod store;

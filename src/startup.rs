@@ -90,6 +90,7 @@ impl Application {
         let router = Router::new()
             .route("/health", get(health))
             .route("/metrics", get(metrics))
+            .merge(crate::rest::router(config.max_body_bytes))
             .fallback(crate::soap::handle)
             .with_state(state);
         let listener =
@@ -116,7 +117,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let dispatcher = tokio::spawn(self.dispatcher.run());
         let shutdown = self.shutdown.clone();
-        let served = axum::serve(self.listener, self.router)
+        let app = tower::ServiceExt::<axum::extract::Request>::map_request(
+            self.router,
+            crate::rest::canonical_path,
+        );
+        let served = axum::serve(self.listener, axum::ServiceExt::into_make_service(app))
             .with_graceful_shutdown(async move {
                 shutdown_signal().await;
                 shutdown.cancel();

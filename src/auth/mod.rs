@@ -137,6 +137,30 @@ impl Auth {
         })
     }
 
+    /// A caller by user name and password (REST `Authorization: Basic`); no ticket is issued.
+    pub async fn caller_with_password(
+        &self,
+        user_name: &str,
+        password: &str,
+        app_token: Option<&str>,
+    ) -> Result<Caller, AuthError> {
+        let user = self.store.user_by_name(user_name.trim()).await?;
+        let hash = user
+            .as_ref()
+            .map(|u| u.password_hash.clone())
+            .unwrap_or_else(|| password::DUMMY_HASH.to_string());
+        let ok = verify_password(password.to_string(), hash).await;
+        let user = match user {
+            Some(u) if ok => u,
+            _ => return Err(AuthError::WrongPassword),
+        };
+        let app = self.app(app_token).await?;
+        Ok(Caller {
+            user: associate_of(&user),
+            app,
+        })
+    }
+
     /// Resolves an application token; empty means none (DESIGN §4).
     pub async fn app(&self, token: Option<&str>) -> Result<Option<AppRecord>, AuthError> {
         match token.map(str::trim).filter(|t| !t.is_empty()) {

@@ -25,3 +25,12 @@ pub type Millis = i64;
 pub fn now_millis() -> Millis {
     chrono::Utc::now().timestamp_millis()
 }
+
+/// A date as NetServer writes it: UTC with milliseconds, or `0001-01-01T00:00:00` (.NET's
+/// `DateTime.MinValue`) when unset.
+pub fn wire_date(millis: Option<Millis>) -> String {
+    match millis.and_then(chrono::DateTime::<chrono::Utc>::from_timestamp_millis) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => "0001-01-01T00:00:00".to_string(),
+    }
+}

@@ -20,6 +20,8 @@ pub enum TypedValue {
     Decimal(String),
     Boolean(bool),
     DateTime(String),
+    /// A JSON array or object given through REST; SOAP sees its JSON text as a string.
+    Json(serde_json::Value),
 }
 
 /// Why a lexical value does not fit its declared type.
@@ -72,6 +74,23 @@ impl TypedValue {
         })
     }
 
+    /// A plain JSON value as REST clients send it: integers that fit stay `int`, larger ones
+    /// `long`, other numbers `double`.
+    pub fn from_json(value: &serde_json::Value) -> TypedValue {
+        use serde_json::Value as J;
+        match value {
+            J::Null => TypedValue::Null,
+            J::Bool(b) => TypedValue::Boolean(*b),
+            J::String(s) => TypedValue::String(s.clone()),
+            J::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => i32::try_from(i).map_or(TypedValue::Long(i), TypedValue::Int),
+                (None, Some(f)) => TypedValue::Double(f),
+                (None, None) => TypedValue::Decimal(n.to_string()),
+            },
+            other => TypedValue::Json(other.clone()),
+        }
+    }
+
     /// The XSD type name written back as `xsi:type`, or `None` for null.
     pub fn xsd_type(&self) -> Option<&'static str> {
         Some(match self {
@@ -85,6 +104,7 @@ impl TypedValue {
             TypedValue::Decimal(_) => "decimal",
             TypedValue::Boolean(_) => "boolean",
             TypedValue::DateTime(_) => "dateTime",
+            TypedValue::Json(_) => "string",
         })
     }
 
@@ -99,6 +119,7 @@ impl TypedValue {
             TypedValue::Double(f) => format_xsd_float(*f),
             TypedValue::Float(f) => format_xsd_float(f64::from(*f)),
             TypedValue::Boolean(b) => b.to_string(),
+            TypedValue::Json(v) => v.to_string(),
         }
     }
 
@@ -121,6 +142,7 @@ impl TypedValue {
                 .and_then(serde_json::Number::from_f64)
                 .map_or_else(|| J::String(s.clone()), J::Number),
             TypedValue::Boolean(b) => J::Bool(*b),
+            TypedValue::Json(v) => v.clone(),
         }
     }
 }

@@ -1,7 +1,5 @@
 //! Writing carriers (`Webhook`, `Associate`, dictionaries) in the order of each version's schema.
 
-use chrono::{DateTime, Utc};
-
 use super::version::ServiceVersion;
 use super::xml_out::XmlOut;
 use crate::agent::{WebhookCarrier, WebhookResult};
@@ -9,10 +7,7 @@ use crate::domain::{Associate, Millis, TypedValue};
 
 /// `xs:dateTime` in UTC with milliseconds; `None` is .NET's `DateTime.MinValue`.
 pub fn date_time(millis: Option<Millis>) -> String {
-    match millis.and_then(DateTime::<Utc>::from_timestamp_millis) {
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        None => "0001-01-01T00:00:00".to_string(),
-    }
+    crate::domain::wire_date(millis)
 }
 
 fn strings(x: &mut XmlOut, name: &str, items: &[String]) {

@@ -1,0 +1,196 @@
+//! Agent RPC `/api/v1/Agents/Webhook/{Method}`: the 8 operations by name, parameters from the
+//! JSON body or the query string, names case-insensitive (contract §3.2).
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use super::error::ApiError;
+use super::extract::{caller, json_body};
+use super::json::{ErrorJson, WebhookBody, WebhookJson, WebhookResultJson};
+use crate::agent::WebhookFilter;
+use crate::domain::{TypedValue, WebhookState};
+use crate::startup::AppState;
+
+/// The parameters of one call: body members over query parameters, by lower-cased name.
+struct Params(HashMap<String, Value>);
+
+impl Params {
+    fn new(query: HashMap<String, String>, body: Option<Value>) -> Result<Params, ApiError> {
+        let mut map: HashMap<String, Value> = query
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), Value::String(v)))
+            .collect();
+        match body {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(members)) => {
+                map.extend(
+                    members
+                        .into_iter()
+                        .map(|(k, v)| (k.to_ascii_lowercase(), v)),
+                );
+            }
+            Some(_) => {
+                return Err(ApiError::BadRequest(
+                    "the body must be a JSON object of parameters".into(),
+                ));
+            }
+        }
+        Ok(Params(map))
+    }
+
+    fn string(&self, name: &str) -> Option<String> {
+        match self.0.get(&name.to_ascii_lowercase())? {
+            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+            Value::Null | Value::String(_) => None,
+            other => Some(other.to_string()),
+        }
+    }
+
+    fn int(&self, name: &str) -> Result<Option<i32>, ApiError> {
+        match self.0.get(&name.to_ascii_lowercase()) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .and_then(|i| i32::try_from(i).ok())
+                .map(Some)
+                .ok_or_else(|| ApiError::BadRequest(format!("{name} {n} is not an int"))),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| ApiError::BadRequest(format!("{name} '{s}' is not an int"))),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "{name} {other} is not an int"
+            ))),
+        }
+    }
+
+    fn required_int(&self, name: &str) -> Result<i32, ApiError> {
+        self.int(name)?
+            .ok_or_else(|| ApiError::BadRequest(format!("{name} is required")))
+    }
+
+    /// The `Webhook` parameter, or the body itself when it is the carrier.
+    fn webhook(&self) -> Result<crate::domain::WebhookInput, ApiError> {
+        let value = match self.0.get("webhook") {
+            Some(v @ Value::Object(_)) => v.clone(),
+            _ => Value::Object(
+                self.0
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<Map<_, _>>(),
+            ),
+        };
+        WebhookBody::parse(value)
+            .and_then(WebhookBody::into_input)
+            .map_err(ApiError::BadRequest)
+    }
+}
+
+/// Calls one WebhookAgent method.
+#[utoipa::path(post, path = "/api/v1/Agents/Webhook/{method}", tag = "Agents",
+    params(("method" = String, Path, description = "CreateDefaultWebhook, SaveWebhook, DeleteWebhook, GetWebhook, GetAllWebhooks, TestWebhook, SignalEvent or GetLastError (any case)")),
+    request_body(content = Object, description = "the method's parameters (also accepted in the query string)"),
+    responses((status = 200, description = "the method's result"), (status = 204, description = "void methods"),
+              (status = 400, body = ErrorJson), (status = 401, body = ErrorJson), (status = 403, body = ErrorJson),
+              (status = 404, body = ErrorJson), (status = 413, body = ErrorJson), (status = 415, body = ErrorJson)),
+    security(("SOTicket" = []), ("Basic" = [])))]
+pub async fn call(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(method): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = json_body(&headers, body, state.max_body_bytes)?;
+    let method = method.to_ascii_lowercase();
+    const METHODS: [&str; 8] = [
+        "createdefaultwebhook",
+        "savewebhook",
+        "deletewebhook",
+        "getwebhook",
+        "getallwebhooks",
+        "testwebhook",
+        "signalevent",
+        "getlasterror",
+    ];
+    if !METHODS.contains(&method.as_str()) {
+        return Err(ApiError::NotFound(format!(
+            "the Webhook agent has no method '{method}'; methods are CreateDefaultWebhook, SaveWebhook, DeleteWebhook, GetWebhook, GetAllWebhooks, TestWebhook, SignalEvent, GetLastError"
+        )));
+    }
+    let p = Params::new(query, body)?;
+    let who = caller(&state, &headers).await?;
+    let agent = &state.agent;
+    Ok(match method.as_str() {
+        "createdefaultwebhook" => {
+            Json(WebhookJson::from(&agent.create_default_webhook())).into_response()
+        }
+        "savewebhook" => Json(WebhookJson::from(
+            &agent.save_webhook(&who, p.webhook()?).await?,
+        ))
+        .into_response(),
+        "deletewebhook" => {
+            agent
+                .delete_webhook(&who, p.required_int("WebhookId")?)
+                .await?;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        "getwebhook" => {
+            let id = p.required_int("WebhookId")?;
+            match agent.get_webhook(&who, id).await? {
+                Some(w) => Json(WebhookJson::from(&w)).into_response(),
+                None => return Err(ApiError::NotFound(format!("Webhook {id} does not exist"))),
+            }
+        }
+        "getallwebhooks" => {
+            let state_filter = match p.string("StatusFilter") {
+                None => None,
+                Some(s) => Some(WebhookState::parse(&s).ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "StatusFilter '{s}' is not one of Unknown, Active, Stopped, TooManyErrors"
+                    ))
+                })?),
+            };
+            let filter = WebhookFilter {
+                name: p.string("NameFilter"),
+                event: p.string("EventFilter"),
+                state: state_filter.filter(|s| *s != WebhookState::Unknown),
+            };
+            let all = agent.get_all_webhooks(&who, &filter).await?;
+            Json(all.iter().map(WebhookJson::from).collect::<Vec<_>>()).into_response()
+        }
+        "testwebhook" => Json(WebhookResultJson::from(
+            agent.test_webhook(&who, p.webhook()?).await?,
+        ))
+        .into_response(),
+        "signalevent" => {
+            let data = match p.0.get("data") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Object(map)) => map
+                    .iter()
+                    .map(|(k, v)| (k.clone(), TypedValue::from_json(v)))
+                    .collect(),
+                Some(_) => return Err(ApiError::BadRequest("Data must be a JSON object".into())),
+            };
+            let primary_key = p.int("PrimaryKey")?.unwrap_or(0);
+            agent
+                .signal_event(&who, p.string("EventName"), primary_key, data)
+                .await?;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => Json(
+            agent
+                .get_last_error(&who, p.required_int("WebhookId")?)
+                .await?,
+        )
+        .into_response(),
+    })
+}

@@ -1,0 +1,84 @@
+//! REST errors: one JSON body (`{"Error", "ErrorType", "Message"}`) and the status that fits.
+
+use axum::Json;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::json::ErrorJson;
+use crate::agent::AgentError;
+use crate::auth::AuthError;
+
+/// `WWW-Authenticate` of 401 answers: both schemes hookwire accepts.
+const CHALLENGE: &str = "SOTicket realm=\"hookwire\", Basic realm=\"hookwire\"";
+
+#[derive(Debug)]
+pub enum ApiError {
+    Agent(AgentError),
+    BadRequest(String),
+    NotFound(String),
+    /// A JSON Patch `test` operation failed.
+    Conflict(String),
+    /// `If-Unmodified-Since` is older than the webhook's last change.
+    PreconditionFailed(String),
+    TooLarge(usize),
+    UnsupportedMediaType(String),
+}
+
+impl From<AgentError> for ApiError {
+    fn from(e: AgentError) -> Self {
+        ApiError::Agent(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error_type, message) = match self {
+            ApiError::Agent(e) => {
+                let status = match &e {
+                    AgentError::Auth(AuthError::Store(_)) | AgentError::Store(_) => {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    }
+                    AgentError::Auth(_) => StatusCode::UNAUTHORIZED,
+                    AgentError::Forbidden(_) => StatusCode::FORBIDDEN,
+                    AgentError::NotFound(_) => StatusCode::NOT_FOUND,
+                    AgentError::Invalid(_) | AgentError::PingFailed(_) => StatusCode::BAD_REQUEST,
+                };
+                if e.is_internal() {
+                    tracing::error!(error = %e, "REST request failed");
+                }
+                (status, e.exception_type().to_string(), e.client_message())
+            }
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "ArgumentException".into(), m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "NotFoundException".into(), m),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, "PatchTestFailedException".into(), m),
+            ApiError::PreconditionFailed(m) => (
+                StatusCode::PRECONDITION_FAILED,
+                "PreconditionFailedException".into(),
+                m,
+            ),
+            ApiError::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "ArgumentException".into(),
+                format!("the request body is larger than {limit} bytes"),
+            ),
+            ApiError::UnsupportedMediaType(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "ArgumentException".into(),
+                m,
+            ),
+        };
+        let body = ErrorJson {
+            error: status.canonical_reason().unwrap_or("Error").to_string(),
+            error_type,
+            message,
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static(CHALLENGE),
+            );
+        }
+        response
+    }
+}

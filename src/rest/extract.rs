@@ -1,0 +1,99 @@
+//! What every REST handler reads: the caller, the JSON body, case-insensitive parameters.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use serde_json::Value;
+
+use super::error::ApiError;
+use crate::auth::{AuthError, Caller};
+use crate::startup::AppState;
+
+/// Authenticates `Authorization: SOTicket <ticket>` or `Basic`, with `SO-AppToken`.
+pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let app_token = headers.get("so-apptoken").and_then(|v| v.to_str().ok());
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim();
+    let (scheme, credentials) = authorization.split_once(' ').unwrap_or((authorization, ""));
+    let credentials = credentials.trim();
+    if scheme.eq_ignore_ascii_case("SOTicket") {
+        return Ok(state.agent.caller(Some(credentials), app_token).await?);
+    }
+    if scheme.eq_ignore_ascii_case("Basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(credentials)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+            return Err(ApiError::Agent(AuthError::WrongPassword.into()));
+        };
+        return Ok(state
+            .agent
+            .auth()
+            .caller_with_password(user, password, app_token)
+            .await
+            .map_err(crate::agent::AgentError::from)?);
+    }
+    Err(ApiError::Agent(AuthError::MissingTicket.into()))
+}
+
+/// The JSON body, checked: `None` when empty; 413 over the limit, 415 for non-JSON types,
+/// 400 for malformed JSON.
+pub fn json_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<Option<Value>, ApiError> {
+    let body = body.map_err(|_| ApiError::TooLarge(limit))?;
+    if body.len() > limit {
+        return Err(ApiError::TooLarge(limit));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let json = essence == "application/json"
+            || essence == "text/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"));
+        if !json {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "Content-Type '{ct}' is not JSON; use application/json"
+            )));
+        }
+    }
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
+}
+
+/// Query parameters by lower-cased name.
+pub fn lower_keys(query: HashMap<String, String>) -> HashMap<String, String> {
+    query
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect()
+}
+
+/// The absolute URL base clients reached us by, for `_Links`.
+pub fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}

@@ -1,0 +1,160 @@
+//! The REST adapter: NetServer's RESTful `/api/v1/Webhook` and Agent RPC
+//! `/api/v1/Agents/Webhook/{Method}` over the same `WebhookAgent` as SOAP, with an OpenAPI 3
+//! description generated from the handlers (`/api/openapi.json`) and a browsable page
+//! (`/api/docs/`, Swagger UI served from the binary, no network needed).
+//!
+//! - `json`: the carriers' JSON forms; `extract`: auth, bodies, parameters;
+//! - `webhooks` (RESTful) and `agents` (RPC): the handlers; `patch`: JSON Patch / Merge Patch;
+//! - `error`: one JSON error form and the status codes of contract §3.
+
+mod agents;
+mod error;
+mod extract;
+pub mod json;
+mod patch;
+mod webhooks;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::routing::{get, post};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::startup::AppState;
+
+/// The OpenAPI description, generated from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "hookwire REST API", description = "The SuperOffice NetServer Webhook agent, REST twins of the SOAP operations."),
+    paths(
+        webhooks::default_webhook, webhooks::list, webhooks::create, webhooks::get, webhooks::put,
+        webhooks::patch, webhooks::delete, webhooks::test, webhooks::signal, webhooks::last_error,
+        agents::call
+    ),
+    components(schemas(json::WebhookJson, json::WebhookWithLinks, json::WebhookBody, json::WebhookResultJson,
+                       json::AssociateJson, json::ListItemJson, json::LinksJson, json::ErrorJson)),
+    modifiers(&Security),
+    tags((name = "Webhook", description = "RESTful /api/v1/Webhook"), (name = "Agents", description = "Agent RPC"))
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "SOTicket",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`SOTicket <ticket>` (a ticket from SoPrincipal.svc); `SO-AppToken` carries the application token",
+            ))),
+        );
+        components.add_security_scheme(
+            "Basic",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+    }
+}
+
+/// The REST routes. `max_body_bytes` is enforced by the handlers, which answer 413 as JSON.
+pub fn router(max_body_bytes: usize) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/Webhook",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/api/v1/Webhook/default", get(webhooks::default_webhook))
+        .route("/api/v1/Webhook/Test", post(webhooks::test))
+        .route(
+            "/api/v1/Webhook/{id}",
+            get(webhooks::get)
+                .put(webhooks::put)
+                .patch(webhooks::patch)
+                .delete(webhooks::delete),
+        )
+        .route(
+            "/api/v1/Webhook/{id}/{part}",
+            get(webhooks::last_error).post(webhooks::signal),
+        )
+        .route("/api/v1/Agents/Webhook/{method}", post(agents::call))
+        .layer(DefaultBodyLimit::max(max_body_bytes.saturating_add(1)))
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
+}
+
+/// Rewrites the fixed segments of REST paths to their canonical case before routing, since
+/// NetServer (IIS) matches paths case-insensitively. Path values (ids, event names) are kept.
+pub fn canonical_path(mut request: Request) -> Request {
+    let path = request.uri().path();
+    if !path
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case("/api/"))
+    {
+        return request;
+    }
+    let segments: Vec<&str> = path.split('/').collect();
+    let last = segments.len() - 1;
+    let canonical: Vec<String> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let fixed: &[&str] = match i {
+                1 => &["api"],
+                2 => &["v1", "openapi.json", "docs"],
+                3 => &["Webhook", "Agents"],
+                4 if segments
+                    .get(3)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("agents")) =>
+                {
+                    &["Webhook"]
+                }
+                4 if i == last => &["default", "Test"],
+                _ => &[],
+            };
+            fixed
+                .iter()
+                .find(|f| f.eq_ignore_ascii_case(s))
+                .map_or_else(|| s.to_string(), |f| f.to_string())
+        })
+        .collect();
+    let new_path = canonical.join("/");
+    if new_path != path {
+        let rebuilt = match request.uri().query() {
+            Some(q) => format!("{new_path}?{q}"),
+            None => new_path,
+        };
+        if let Ok(uri) = rebuilt.parse() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(path: &str) -> String {
+        let req = Request::builder()
+            .uri(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        canonical_path(req).uri().to_string()
+    }
+
+    #[test]
+    fn fixed_segments_are_case_insensitive_values_are_kept() {
+        assert_eq!(canon("/API/V1/webhook/DEFAULT"), "/api/v1/Webhook/default");
+        assert_eq!(
+            canon("/api/v1/agents/WEBHOOK/getWebhook?id=1"),
+            "/api/v1/Agents/Webhook/getWebhook?id=1"
+        );
+        assert_eq!(canon("/api/v1/webhook/test"), "/api/v1/Webhook/Test");
+        assert_eq!(canon("/api/v1/webhook/test/0"), "/api/v1/Webhook/test/0");
+        assert_eq!(
+            canon("/Remote/Services88/Webhook.svc"),
+            "/Remote/Services88/Webhook.svc"
+        );
+    }
+}

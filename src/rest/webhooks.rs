@@ -1,0 +1,332 @@
+//! RESTful `/api/v1/Webhook`: the same operations as SOAP, resource style (contract §3.1).
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::error::ApiError;
+use super::extract::{base_url, caller, json_body, lower_keys};
+use super::json::{ErrorJson, WebhookBody, WebhookJson, WebhookResultJson, WebhookWithLinks};
+use super::patch;
+use crate::agent::{WebhookCarrier, WebhookFilter};
+use crate::domain::{TypedValue, WebhookState};
+use crate::startup::AppState;
+
+type Body = Result<Bytes, BytesRejection>;
+
+/// The carrier with `_Links`, trimmed to `$select` when given.
+fn with_links(
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    w: &WebhookCarrier,
+) -> Response {
+    let out = WebhookWithLinks {
+        webhook: WebhookJson::from(w),
+        links: super::json::LinksJson {
+            self_link: format!("{}/api/v1/Webhook/{}", base_url(headers), w.id),
+        },
+    };
+    let mut value = serde_json::to_value(out).unwrap_or(Value::Null);
+    if let (Some(select), Value::Object(map)) = (query.get("$select"), &mut value) {
+        let keep: Vec<&str> = select
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        map.retain(|k, _| {
+            k == "WebhookId" || k == "_Links" || keep.iter().any(|s| s.eq_ignore_ascii_case(k))
+        });
+    }
+    Json(value).into_response()
+}
+
+fn parse_id(raw: &str) -> Result<i32, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::BadRequest(format!("'{raw}' is not a webhook id (an integer)")))
+}
+
+fn required_body(value: Option<Value>) -> Result<Value, ApiError> {
+    value.ok_or_else(|| ApiError::BadRequest("the body is required: a Webhook as JSON".into()))
+}
+
+fn webhook_input(value: Value, id: i32) -> Result<crate::domain::WebhookInput, ApiError> {
+    let mut input = WebhookBody::parse(value)
+        .and_then(WebhookBody::into_input)
+        .map_err(ApiError::BadRequest)?;
+    input.webhook_id = id;
+    Ok(input)
+}
+
+/// CreateDefaultWebhook.
+#[utoipa::path(get, path = "/api/v1/Webhook/default", tag = "Webhook",
+    responses((status = 200, body = WebhookJson), (status = 401, body = ErrorJson)),
+    security(("SOTicket" = []), ("Basic" = [])))]
+pub async fn default_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    caller(&state, &headers).await?;
+    Ok(Json(WebhookJson::from(&state.agent.create_default_webhook())).into_response())
+}
+
+/// GetAllWebhooks.
+#[utoipa::path(get, path = "/api/v1/Webhook", tag = "Webhook",
+    params(("nameFilter" = Option<String>, Query, description = "webhooks with this name (case-insensitive)"),
+           ("eventFilter" = Option<String>, Query, description = "webhooks that receive this event"),
+           ("statusFilter" = Option<String>, Query, description = "Unknown (no filter), Active, Stopped, TooManyErrors")),
+    responses((status = 200, body = Vec<WebhookJson>), (status = 400, body = ErrorJson), (status = 401, body = ErrorJson)),
+    security(("SOTicket" = []), ("Basic" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let who = caller(&state, &headers).await?;
+    let query = lower_keys(query);
+    let non_empty = |k: &str| query.get(k).filter(|v| !v.trim().is_empty()).cloned();
+    let state_filter = match non_empty("statusfilter") {
+        None => None,
+        Some(s) => Some(WebhookState::parse(&s).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "statusFilter '{s}' is not one of Unknown, Active, Stopped, TooManyErrors"
+            ))
+        })?),
+    };
+    let filter = WebhookFilter {
+        name: non_empty("namefilter"),
+        event: non_empty("eventfilter"),
+        state: state_filter.filter(|s| *s != WebhookState::Unknown),
+    };
+    let all = state.agent.get_all_webhooks(&who, &filter).await?;
+    Ok(Json(all.iter().map(WebhookJson::from).collect::<Vec<_>>()).into_response())
+}
+
+/// SaveWebhook (create).
+#[utoipa::path(post, path = "/api/v1/Webhook", tag = "Webhook", request_body = WebhookBody,
+    params(("$select" = Option<String>, Query, description = "comma-separated members to keep")),
+    responses((status = 200, body = WebhookWithLinks), (status = 400, body = ErrorJson), (status = 401, body = ErrorJson),
+              (status = 413, body = ErrorJson), (status = 415, body = ErrorJson)),
+    security(("SOTicket" = []), ("Basic" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let value = required_body(json_body(&headers, body, state.max_body_bytes)?)?;
+    let who = caller(&state, &headers).await?;
+    let saved = state
+        .agent
+        .save_webhook(&who, webhook_input(value, 0)?)
+        .await?;
+    Ok(with_links(&headers, &lower_keys(query), &saved))
+}
+
+/// GetWebhook.
+#[utoipa::path(get, path = "/api/v1/Webhook/{id}", tag = "Webhook",
+    params(("id" = i32, Path), ("$select" = Option<String>, Query)),
+    responses((status = 200, body = WebhookWithLinks), (status = 400, body = ErrorJson), (status = 401, body = ErrorJson),
+              (status = 403, body = ErrorJson), (status = 404, body = ErrorJson)),
+    security(("SOTicket" = []), ("Basic" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let who = caller(&state, &headers).await?;
+    let id = parse_id(&id)?;
+    match state.agent.get_webhook(&who, id).await? {
+        Some(w) => Ok(with_links(&headers, &lower_keys(query), &w)),
+        None => Err(ApiError::NotFound(format!("Webhook {id} does not exist"))),
+    }
+}
+
+/// SaveWebhook (update).
+#[utoipa::path(put, path = "/api/v1/Webhook/{id}", tag = "Webhook", request_body = WebhookBody,
+    params(("id" = i32, Path), ("$select" = Option<String>, Query)),
+    responses((status = 200, body = WebhookWithLinks), (status = 400, body = ErrorJson), (status = 401, body = ErrorJson),
+              (status = 403, body = ErrorJson), (status = 404, body = ErrorJson), (status = 413, body = ErrorJson), (status = 415, body = ErrorJson)),
+    security(("SOTicket" = []), ("Basic" = [])))]
+pub async fn put(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let value = required_body(json_body(&headers, body, state.max_body_bytes)?)?;
+    let who = caller(&state, &headers).await?;
+    let id = parse_id(&id)?;
+    if id <= 0 {
+        return Err(ApiError::NotFound(format!("Webhook {id} does not exist")));
+    }
+    let saved = state
+        .agent
+        .save_webhook(&who, webhook_input(value, id)?)
+        .await?;
+    Ok(with_links(&headers, &lower_keys(query), &saved))
+}
+
+/// Get, apply a JSON Patch or JSON Merge Patch, SaveWebhook.
+#[utoipa::path(patch, path = "/api/v1/Webhook/{id}", tag = "Webhook",
+    request_body(content = Object, description = "a JSON Patch array (application/json-patch+json) or a JSON Merge Patch object"),
+    params(("id" = i32, Path), ("$select" = Option<String>, Query),
+           ("If-Unmodified-Since" = Option<String>, Header, description = "HTTP date; 412 when the webhook changed after it")),
+    responses((status = 200, body = WebhookWithLinks), (status = 400, body = ErrorJson), (status = 401, body = ErrorJson),
+              (status = 403, body = ErrorJson), (status = 404, body = ErrorJson), (status = 409, body = ErrorJson),
+              (status = 412, body = ErrorJson), (status = 413, body = ErrorJson), (status = 415, body = ErrorJson)),
+    security(("SOTicket" = []), ("Basic" = [])))]
+pub async fn patch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let document = json_body(&headers, body, state.max_body_bytes)?.ok_or_else(|| {
+        ApiError::BadRequest("the body is required: a JSON Patch or Merge Patch".into())
+    })?;
+    let who = caller(&state, &headers).await?;
+    let id = parse_id(&id)?;
+    let current = state
+        .agent
+        .get_webhook(&who, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("Webhook {id} does not exist")))?;
+    if let Some(since) = headers
+        .get(header::IF_UNMODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+    {
+        let since = chrono::DateTime::parse_from_rfc2822(since.trim()).map_err(|_| {
+            ApiError::BadRequest(format!("If-Unmodified-Since '{since}' is not an HTTP date"))
+        })?;
+        let updated_secs = current.updated.unwrap_or(0).div_euclid(1000);
+        if updated_secs > since.timestamp() {
+            return Err(ApiError::PreconditionFailed(format!(
+                "Webhook {id} was changed at {} (after If-Unmodified-Since)",
+                crate::domain::wire_date(current.updated)
+            )));
+        }
+    }
+    let mut value = serde_json::to_value(WebhookJson::from(&current)).unwrap_or(Value::Null);
+    patch::apply(&mut value, &document).map_err(|e| match e {
+        patch::PatchError::Invalid(m) => ApiError::BadRequest(m),
+        patch::PatchError::TestFailed(m) => ApiError::Conflict(m),
+    })?;
+    // Members the patch nulled or removed are meant as null, not "keep".
+    if let Value::Object(map) = &mut value {
+        for member in [
+            "Name",
+            "TargetUrl",
+            "Secret",
+            "Headers",
+            "Properties",
+            "Description",
+            "ErrorsEmail",
+        ] {
+            map.entry(member).or_insert(Value::Null);
+        }
+    }
+    let saved = state
+        .agent
+        .save_webhook(&who, webhook_input(value, id)?)
+        .await?;
+    Ok(with_links(&headers, &lower_keys(query), &saved))
+}
+
+/// DeleteWebhook.
+#[utoipa::path(delete, path = "/api/v1/Webhook/{id}", tag = "Webhook", params(("id" = i32, Path)),
+    responses((status = 204), (status = 400, body = ErrorJson), (status = 401, body = ErrorJson), (status = 403, body = ErrorJson), (status = 404, body = ErrorJson)),
+    security(("SOTicket" = []), ("Basic" = [])))]
+pub async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let who = caller(&state, &headers).await?;
+    state.agent.delete_webhook(&who, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// TestWebhook.
+#[utoipa::path(post, path = "/api/v1/Webhook/Test", tag = "Webhook", request_body = WebhookBody,
+    responses((status = 200, body = WebhookResultJson), (status = 400, body = ErrorJson), (status = 401, body = ErrorJson),
+              (status = 413, body = ErrorJson), (status = 415, body = ErrorJson)),
+    security(("SOTicket" = []), ("Basic" = [])))]
+pub async fn test(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let value = required_body(json_body(&headers, body, state.max_body_bytes)?)?;
+    let who = caller(&state, &headers).await?;
+    let result = state
+        .agent
+        .test_webhook(&who, webhook_input(value, 0)?)
+        .await?;
+    Ok(Json(WebhookResultJson::from(result)).into_response())
+}
+
+/// `POST /api/v1/Webhook/{eventName}/{primaryKey}` (SignalEvent) and
+/// `GET /api/v1/Webhook/{id}/LastError` share one route shape.
+#[utoipa::path(post, path = "/api/v1/Webhook/{eventName}/{primaryKey}", tag = "Webhook",
+    request_body(content = Object, description = "the event data: an object of any JSON values"),
+    params(("eventName" = String, Path), ("primaryKey" = i32, Path)),
+    responses((status = 204), (status = 400, body = ErrorJson), (status = 401, body = ErrorJson),
+              (status = 413, body = ErrorJson), (status = 415, body = ErrorJson)),
+    security(("SOTicket" = []), ("Basic" = [])))]
+pub async fn signal(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((event, key)): Path<(String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let data = json_body(&headers, body, state.max_body_bytes)?;
+    let who = caller(&state, &headers).await?;
+    let primary_key: i32 = key
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("primaryKey '{key}' is not an integer")))?;
+    let data = match data {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Object(map)) => map
+            .into_iter()
+            .map(|(k, v)| (k, TypedValue::from_json(&v)))
+            .collect(),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "the body must be a JSON object (the event data)".into(),
+            ));
+        }
+    };
+    state
+        .agent
+        .signal_event(&who, Some(event), primary_key, data)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// GetLastError.
+#[utoipa::path(get, path = "/api/v1/Webhook/{id}/LastError", tag = "Webhook", params(("id" = i32, Path)),
+    responses((status = 200, body = String), (status = 400, body = ErrorJson), (status = 401, body = ErrorJson), (status = 403, body = ErrorJson), (status = 404, body = ErrorJson)),
+    security(("SOTicket" = []), ("Basic" = [])))]
+pub async fn last_error(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, what)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    if !what.eq_ignore_ascii_case("LastError") {
+        return Err(ApiError::NotFound(format!(
+            "no resource /api/v1/Webhook/{id}/{what}"
+        )));
+    }
+    let who = caller(&state, &headers).await?;
+    let text = state.agent.get_last_error(&who, parse_id(&id)?).await?;
+    Ok(Json(text).into_response())
+}
