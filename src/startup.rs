@@ -91,7 +91,7 @@ impl Application {
             .route("/health", get(health))
             .route("/metrics", get(metrics))
             .merge(crate::rest::router(config.max_body_bytes))
-            .fallback(crate::soap::handle)
+            .fallback(fallback)
             .with_state(state);
         let listener =
             TcpListener::bind(config.listen)
@@ -132,6 +132,16 @@ impl Application {
             tracing::error!(error = %e, "the dispatcher task failed");
         }
         served
+    }
+}
+
+/// Paths no route matched: REST answers its JSON 404, everything else is SOAP's (which matches
+/// `.svc` paths case-insensitively itself).
+async fn fallback(state: State<AppState>, request: axum::extract::Request) -> Response {
+    if crate::rest::is_rest_path(request.uri().path()) {
+        crate::rest::not_found(request).await
+    } else {
+        crate::soap::handle(state, request).await
     }
 }
 

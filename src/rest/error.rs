@@ -21,6 +21,7 @@ pub enum ApiError {
     /// `If-Unmodified-Since` is older than the webhook's last change.
     PreconditionFailed(String),
     TooLarge(usize),
+    MethodNotAllowed(String),
     UnsupportedMediaType(String),
 }
 
@@ -60,6 +61,11 @@ impl IntoResponse for ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "ArgumentException".into(),
                 format!("the request body is larger than {limit} bytes"),
+            ),
+            ApiError::MethodNotAllowed(m) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "NotSupportedException".into(),
+                m,
             ),
             ApiError::UnsupportedMediaType(m) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

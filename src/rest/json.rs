@@ -67,16 +67,20 @@ pub struct LinksJson {
     pub self_link: String,
 }
 
-/// The `Webhook` carrier as REST answers it.
+/// The `Webhook` carrier as REST answers it. Members are optional in the schema because
+/// `$select` leaves out those not selected.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct WebhookJson {
+    #[schema(required = false)]
     pub webhook_id: i32,
     pub name: Option<String>,
+    #[schema(required = false)]
     pub events: Vec<String>,
     pub target_url: Option<String>,
     pub secret: Option<String>,
     #[schema(example = "Active")]
+    #[schema(required = false)]
     pub state: String,
     pub r#type: Option<String>,
     #[schema(value_type = Option<Object>)]
@@ -84,18 +88,27 @@ pub struct WebhookJson {
     #[schema(value_type = Option<Object>)]
     pub properties: Option<Map<String, Value>>,
     #[schema(example = "2026-11-25T10:33:03.123Z")]
+    #[schema(required = false)]
     pub registered: String,
     pub registered_associate: Option<AssociateJson>,
+    #[schema(required = false)]
     pub updated: String,
     pub updated_associate: Option<AssociateJson>,
     pub errors_email: Option<String>,
+    #[schema(required = false)]
     pub error_emails: Vec<String>,
+    #[schema(required = false)]
     pub error_associates: Vec<ListItemJson>,
     pub description: Option<String>,
+    #[schema(required = false)]
     pub notify_via: String,
+    #[schema(required = false)]
     pub notify_when: String,
+    #[schema(required = false)]
     pub total_calls: i32,
+    #[schema(required = false)]
     pub total_errors: i32,
+    #[schema(required = false)]
     pub consecutive_errors: i32,
     pub last_error: Option<String>,
 }
@@ -282,7 +295,11 @@ impl WebhookBody {
             return Err("the body must be a JSON object (a Webhook)".into());
         }
         canonical_members(&mut value, &WEBHOOK_MEMBERS);
-        serde_json::from_value(value).map_err(|e| format!("invalid Webhook: {e}"))
+        // serde_path_to_error names the member whose value does not fit.
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let member = e.path().to_string();
+            format!("{member}: {}", e.into_inner())
+        })
     }
 
     pub fn into_input(self) -> Result<WebhookInput, String> {
@@ -383,7 +400,7 @@ mod tests {
     #[test]
     fn bad_members_are_named() {
         let err = WebhookBody::parse(serde_json::json!({"WebhookId": "x"})).unwrap_err();
-        assert!(err.contains("invalid type"), "{err}");
+        assert!(err.starts_with("WebhookId: invalid type"), "{err}");
         let err = WebhookBody::parse(serde_json::json!({"State": "Paused"}))
             .unwrap()
             .into_input()

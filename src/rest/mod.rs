@@ -79,21 +79,51 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
             get(webhooks::last_error).post(webhooks::signal),
         )
         .route("/api/v1/Agents/Webhook/{method}", post(agents::call))
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes.saturating_add(1)))
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
+}
+
+async fn method_not_allowed(request: Request) -> error::ApiError {
+    error::ApiError::MethodNotAllowed(format!(
+        "{} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+/// The answer for paths under `/api` that name no resource.
+pub async fn not_found(request: Request) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    error::ApiError::NotFound(format!("no REST resource at {}", request.uri().path()))
+        .into_response()
+}
+
+/// Whether a path belongs to the REST API (after `canonical_path`).
+pub fn is_rest_path(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/api"
 }
 
 /// Rewrites the fixed segments of REST paths to their canonical case before routing, since
 /// NetServer (IIS) matches paths case-insensitively. Path values (ids, event names) are kept.
 pub fn canonical_path(mut request: Request) -> Request {
     let path = request.uri().path();
+    let tenant_then_api = path
+        .split('/')
+        .nth(2)
+        .is_some_and(|s| s.eq_ignore_ascii_case("api"));
     if !path
         .get(..5)
         .is_some_and(|p| p.eq_ignore_ascii_case("/api/"))
+        && !tenant_then_api
     {
         return request;
     }
-    let segments: Vec<&str> = path.split('/').collect();
+    let mut segments: Vec<&str> = path.split('/').collect();
+    // An Online tenant prefix (`/Cust12345/api/v1/...`) names the tenant; one server is one tenant.
+    if segments.len() > 3 && segments[2].eq_ignore_ascii_case("api") {
+        segments.remove(1);
+    }
     let last = segments.len() - 1;
     let canonical: Vec<String> = segments
         .iter()
@@ -155,6 +185,11 @@ mod tests {
         assert_eq!(
             canon("/Remote/Services88/Webhook.svc"),
             "/Remote/Services88/Webhook.svc"
+        );
+        assert_eq!(canon("/Cust123/api/v1/webhook/1"), "/api/v1/Webhook/1");
+        assert_eq!(
+            canon("/Cust1/Remote/Services88/Webhook.svc"),
+            "/Cust1/Remote/Services88/Webhook.svc"
         );
     }
 }

@@ -204,11 +204,12 @@ pub async fn patch(
         .get(header::IF_UNMODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
     {
-        let since = chrono::DateTime::parse_from_rfc2822(since.trim()).map_err(|_| {
-            ApiError::BadRequest(format!("If-Unmodified-Since '{since}' is not an HTTP date"))
-        })?;
+        // RFC 9110 §13.1.4: an invalid date is ignored.
+        let since = chrono::DateTime::parse_from_rfc2822(since.trim()).ok();
         let updated_secs = current.updated.unwrap_or(0).div_euclid(1000);
-        if updated_secs > since.timestamp() {
+        if let Some(since) = since
+            && updated_secs > since.timestamp()
+        {
             return Err(ApiError::PreconditionFailed(format!(
                 "Webhook {id} was changed at {} (after If-Unmodified-Since)",
                 crate::domain::wire_date(current.updated)
