@@ -45,6 +45,9 @@ pub struct Caller {
 #[derive(Clone)]
 pub struct Auth {
     store: Arc<dyn Store>,
+    /// Recently verified Basic credentials (hash of user and password → user id, until), so a
+    /// REST client sending Basic on every call does not pay an argon2 hash each time.
+    verified: Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, Millis)>>>,
     /// How long a ticket lives after its last use (sliding expiry).
     ticket_ttl: Duration,
     /// Online mode: every call must carry a registered application token.
@@ -66,6 +69,7 @@ impl Auth {
     pub fn new(store: Arc<dyn Store>, ticket_ttl: Duration, require_app_token: bool) -> Auth {
         Auth {
             store,
+            verified: Arc::default(),
             ticket_ttl,
             require_app_token,
         }
@@ -144,15 +148,39 @@ impl Auth {
         password: &str,
         app_token: Option<&str>,
     ) -> Result<Caller, AuthError> {
-        let user = self.store.user_by_name(user_name.trim()).await?;
-        let hash = user
-            .as_ref()
-            .map(|u| u.password_hash.clone())
-            .unwrap_or_else(|| password::DUMMY_HASH.to_string());
-        let ok = verify_password(password.to_string(), hash).await;
-        let user = match user {
-            Some(u) if ok => u,
-            _ => return Err(AuthError::WrongPassword),
+        const REMEMBER_MS: Millis = 60_000;
+        let key = sha256_hex(&format!("{}\0{password}", user_name.trim()));
+        let now = now_millis();
+        let remembered = self
+            .verified
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).copied())
+            .filter(|(_, until)| *until > now)
+            .map(|(id, _)| id);
+        let user = match remembered {
+            Some(id) => self
+                .store
+                .user_by_id(id)
+                .await?
+                .ok_or(AuthError::WrongPassword)?,
+            None => {
+                let user = self.store.user_by_name(user_name.trim()).await?;
+                let hash = user
+                    .as_ref()
+                    .map(|u| u.password_hash.clone())
+                    .unwrap_or_else(|| password::DUMMY_HASH.to_string());
+                let ok = verify_password(password.to_string(), hash).await;
+                let user = match user {
+                    Some(u) if ok => u,
+                    _ => return Err(AuthError::WrongPassword),
+                };
+                if let Ok(mut m) = self.verified.lock() {
+                    m.retain(|_, (_, until)| *until > now);
+                    m.insert(key, (user.id, now + REMEMBER_MS));
+                }
+                user
+            }
         };
         let app = self.app(app_token).await?;
         Ok(Caller {
