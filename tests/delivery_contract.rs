@@ -670,3 +670,63 @@ async fn expired_deliveries_go_to_the_dead_letter_list_and_can_be_replayed() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(server.queue().await, (0, 1, 0));
 }
+
+#[tokio::test]
+async fn redirects_are_failures_and_slow_targets_time_out() {
+    let receiver = Receiver::start().await;
+    receiver
+        .set_answer(Answer::status(302).with_header("location", "http://127.0.0.1:9/elsewhere"));
+    let mut args = LOOPBACK.to_vec();
+    args.extend(["--delivery-timeout-secs", "1", "--retry-delays-ms", "10,10"]);
+    let server = TestServer::start(&args);
+    let ticket = server.ticket().await;
+    let moved = save(
+        &server,
+        &ticket,
+        "moved",
+        &["sale.created"],
+        &receiver.url("/moved"),
+        "",
+    )
+    .await;
+    signal(&server, &ticket, "sale.created", 1).await;
+    receiver.wait_for_requests(3, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let w = get(&server, &ticket, moved).await;
+    assert_eq!(
+        w.text("TotalErrors").as_deref(),
+        Some("3"),
+        "a 302 is a failure"
+    );
+    assert!(w.text("LastError").unwrap().contains("302 Found"));
+    assert!(
+        receiver.requests().iter().all(|r| r.path == "/moved"),
+        "the redirect was not followed"
+    );
+
+    let slow = Receiver::start().await;
+    slow.set_answer(Answer::hang());
+    let hung = save(
+        &server,
+        &ticket,
+        "hung",
+        &["sale.sold"],
+        &slow.url("/hang"),
+        "",
+    )
+    .await;
+    signal(&server, &ticket, "sale.sold", 2).await;
+    let started = std::time::Instant::now();
+    let mut last_error = String::new();
+    while started.elapsed() < Duration::from_secs(10) {
+        last_error = get(&server, &ticket, hung)
+            .await
+            .text("LastError")
+            .unwrap_or_default();
+        if !last_error.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(last_error.starts_with("timed out"), "{last_error:?}");
+}
