@@ -104,10 +104,7 @@ impl Dispatcher {
                 break;
             }
             while let Some(done) = cycles.try_join_next_with_id() {
-                match done {
-                    Ok((id, ())) => leased.remove(&id),
-                    Err(e) => leased.remove(&e.id()),
-                };
+                forget(&mut leased, done);
             }
             if tokio::time::Instant::now() >= next_sweep {
                 self.sweep().await;
@@ -154,20 +151,14 @@ impl Dispatcher {
                 _ = self.wakeup.0.notified() => {}
                 _ = tokio::time::sleep(settings.poll_interval) => {}
                 Some(done) = cycles.join_next_with_id(), if !cycles.is_empty() => {
-                    match done {
-                        Ok((id, ())) => leased.remove(&id),
-                        Err(e) => leased.remove(&e.id()),
-                    };
+                    forget(&mut leased, done);
                 }
                 _ = shared.shutdown.cancelled() => {}
             }
         }
         let waited = tokio::time::timeout(settings.shutdown_grace, async {
             while let Some(done) = cycles.join_next_with_id().await {
-                match done {
-                    Ok((id, ())) => leased.remove(&id),
-                    Err(e) => leased.remove(&e.id()),
-                };
+                forget(&mut leased, done);
             }
         })
         .await;
@@ -212,6 +203,17 @@ impl Dispatcher {
             Err(e) => tracing::error!(error = %e, "sweeping the outbox failed"),
         }
     }
+}
+
+/// Drops a finished cycle's delivery from the leases to release at shutdown.
+fn forget(
+    leased: &mut HashMap<tokio::task::Id, i64>,
+    done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+) {
+    match done {
+        Ok((id, ())) => leased.remove(&id),
+        Err(e) => leased.remove(&e.id()),
+    };
 }
 
 /// One retry cycle of one delivery: up to 3 attempts (1 s, then 4 s apart), each recorded.

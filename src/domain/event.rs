@@ -77,11 +77,7 @@ impl Event {
             WebhookState::TooManyErrors => "errors",
             WebhookState::Unknown => return None,
         };
-        let date = |ms: Millis| {
-            chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
-                .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-                .unwrap_or_default()
-        };
+        let date = |ms: Millis| super::wire_date(Some(ms));
         Some(Event {
             event_id: new_event_id(),
             name: format!("webhook{}.{verb}", webhook.id),
