@@ -1,0 +1,47 @@
+//! `hookwire-bench --smoke` runs end to end against the hookwire binary of this build: every
+//! phase completes, every delivery is checked, and the result table is printed.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[test]
+fn bench_smoke_run_prints_the_table() {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_hookwire-bench"))
+        .args(["--smoke", "--hookwire", env!("CARGO_BIN_EXE_hookwire")])
+        .output()
+        .expect("run hookwire-bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "hookwire-bench --smoke failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("| Measure | Result | Target | Met | Counts |"),
+        "no table header:\n{stdout}"
+    );
+    for row in [
+        "| start-up, new database |",
+        "| start-up, existing database |",
+        "| memory, idle |",
+        "| ingest, no subscriber |",
+        "| ingest, 1 webhook |",
+        "| delivery, 1 webhook |",
+        "| delivery, 10 webhooks |",
+        "| latency at ",
+        "| memory, peak |",
+        "| integrity |",
+        "| shutdown |",
+    ] {
+        assert!(stdout.contains(row), "no row {row:?}:\n{stdout}");
+    }
+    assert!(!stdout.contains("FAILED"), "{stdout}");
+    // The smoke run is meant to take a few seconds even in debug builds.
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the smoke run took {:?}",
+        started.elapsed()
+    );
+}
