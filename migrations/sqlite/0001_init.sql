@@ -73,4 +73,6 @@ CREATE TABLE deliveries (
     created_at      INTEGER NOT NULL
 );
 CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
-CREATE INDEX deliveries_webhook ON deliveries(webhook_id, status);
+-- claims: a webhook's due deliveries in order, and its leases in flight
+CREATE INDEX deliveries_claim ON deliveries(webhook_id, status, next_attempt_at);
+CREATE INDEX deliveries_leases ON deliveries(webhook_id, status, locked_until);

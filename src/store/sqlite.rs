@@ -157,8 +157,41 @@ enum BatchResult {
     State(WebhookState),
 }
 
+/// Runs `work` on the write connection. Unless `durable`, its commit skips the fsync
+/// (`synchronous=NORMAL`; WAL keeps it atomic and ordered, and the next durable commit makes
+/// it durable too). Losing a lease or an attempt outcome to a power cut only means a
+/// redelivery, so only accepted events pay for `FULL`.
+macro_rules! on_writer {
+    ($pool:expr, $durable:expr, |$conn:ident| $work:expr) => {{
+        let mut conn = $pool.acquire().await?;
+        if !$durable {
+            sqlx::query("PRAGMA synchronous = NORMAL")
+                .execute(&mut *conn)
+                .await?;
+        }
+        let $conn: &mut SqliteConnection = &mut conn;
+        let result = $work;
+        if !$durable {
+            let reset = sqlx::query("PRAGMA synchronous = FULL")
+                .execute(&mut *conn)
+                .await;
+            if let Err(e) = reset {
+                // A connection that stayed NORMAL would weaken later commits: drop it.
+                conn.detach();
+                return Err(e.into());
+            }
+        }
+        result
+    }};
+}
+
 async fn apply_batch(pool: &SqlitePool, jobs: &[Job]) -> StoreResult<Vec<BatchResult>> {
-    let mut tx = pool.begin().await?;
+    let durable = jobs.iter().any(|j| matches!(j, Job::Event(..)));
+    on_writer!(pool, durable, |conn| apply_jobs(conn, jobs).await)
+}
+
+async fn apply_jobs(conn: &mut SqliteConnection, jobs: &[Job]) -> StoreResult<Vec<BatchResult>> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
     let now = now_millis();
     let mut results = Vec::with_capacity(jobs.len());
     // Attempts first: a webhook they disable must not receive this batch's events.
@@ -424,6 +457,114 @@ macro_rules! bind_definition {
     };
 }
 
+/// Leases due deliveries webhook by webhook, each through the `(webhook_id, status,
+/// next_attempt_at)` index, so a claim costs what it returns, not the size of the backlog.
+async fn claim(
+    conn: &mut SqliteConnection,
+    now: Millis,
+    lease_until: Millis,
+    limit: usize,
+    per_webhook: usize,
+) -> StoreResult<Vec<ClaimedDelivery>> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let ready = sqlx::query(
+        "SELECT w.id AS webhook_id, (SELECT COUNT(*) FROM deliveries l \
+           WHERE l.webhook_id = w.id AND l.status = $1 AND l.locked_until > $2) AS leased \
+         FROM webhooks w WHERE w.state = $3 AND EXISTS (SELECT 1 FROM deliveries d \
+           WHERE d.webhook_id = w.id AND d.status = $1 AND d.next_attempt_at <= $2 AND d.locked_until <= $2)",
+    )
+    .bind(PENDING)
+    .bind(now)
+    .bind(WebhookState::Active as i64)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut claimed = Vec::new();
+    let mut left = i64::try_from(limit).unwrap_or(i64::MAX);
+    for row in &ready {
+        let room =
+            i64::try_from(per_webhook).unwrap_or(i64::MAX) - row.try_get::<i64, _>("leased")?;
+        let take = room.min(left);
+        if take <= 0 {
+            continue;
+        }
+        let rows = sqlx::query(
+            "UPDATE deliveries SET locked_until = $1, attempts = attempts + 1 WHERE id IN ( \
+               SELECT id FROM deliveries WHERE webhook_id = $2 AND status = $3 \
+               AND next_attempt_at <= $4 AND locked_until <= $4 ORDER BY next_attempt_at, id LIMIT $5) \
+             RETURNING id, webhook_id, attempts, event_row",
+        )
+        .bind(lease_until)
+        .bind(row.try_get::<i32, _>("webhook_id")?)
+        .bind(PENDING)
+        .bind(now)
+        .bind(take)
+        .fetch_all(&mut *tx)
+        .await?;
+        left -= i64::try_from(rows.len()).unwrap_or(0);
+        claimed.extend(rows);
+        if left <= 0 {
+            break;
+        }
+    }
+    let out = load_claims(&mut tx, &claimed).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The events of claimed delivery rows.
+async fn load_claims(
+    conn: &mut SqliteConnection,
+    claimed: &[SqliteRow],
+) -> StoreResult<Vec<ClaimedDelivery>> {
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut event_rows = Vec::with_capacity(claimed.len());
+    for row in claimed {
+        event_rows.push(row.try_get::<i64, _>("event_row")?);
+    }
+    let events = sqlx::query(
+        "SELECT id, event_id, name, primary_key, entity, changes, data, associate_id, occurred_at \
+         FROM events WHERE id IN (SELECT value FROM json_each($1))",
+    )
+    .bind(to_json(&event_rows))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_row = std::collections::HashMap::with_capacity(events.len());
+    for row in &events {
+        let changes: String = row.try_get("changes")?;
+        let data: String = row.try_get("data")?;
+        let event = Event {
+            event_id: row.try_get("event_id")?,
+            name: row.try_get("name")?,
+            primary_key: row.try_get("primary_key")?,
+            entity: row.try_get("entity")?,
+            changes: from_json(&changes, "event changes")?,
+            field_values: from_json::<Vec<(String, TypedValue)>>(&data, "event data")?,
+            associate_id: row.try_get("associate_id")?,
+            occurred_at: row.try_get("occurred_at")?,
+        };
+        by_row.insert(row.try_get::<i64, _>("id")?, event);
+    }
+    let mut out = Vec::with_capacity(claimed.len());
+    for row in claimed {
+        let event_row: i64 = row.try_get("event_row")?;
+        let Some(event) = by_row.get(&event_row) else {
+            return Err(StoreError::Corrupt(format!(
+                "delivery without event {event_row}"
+            )));
+        };
+        let attempts: i64 = row.try_get("attempts")?;
+        out.push(ClaimedDelivery {
+            id: row.try_get("id")?,
+            webhook_id: row.try_get("webhook_id")?,
+            attempts_before: u32::try_from(attempts - 1).unwrap_or(0),
+            event: event.clone(),
+        });
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn user_count(&self) -> StoreResult<i64> {
@@ -672,73 +813,9 @@ impl Store for SqliteStore {
         limit: usize,
         per_webhook: usize,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        // Leased rows are ranked first in their webhook's partition, so a webhook with
-        // `per_webhook` deliveries in flight gets no more.
-        let claimed = sqlx::query(
-            "UPDATE deliveries SET locked_until = $1, attempts = attempts + 1 WHERE id IN ( \
-               SELECT id FROM ( \
-                 SELECT d.id, d.locked_until, d.next_attempt_at, ROW_NUMBER() OVER ( \
-                   PARTITION BY d.webhook_id ORDER BY d.locked_until > $2 DESC, d.next_attempt_at, d.id) AS rn \
-                 FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-                 WHERE d.status = $3 AND w.state = $4 AND (d.locked_until > $2 OR d.next_attempt_at <= $2) \
-               ) WHERE rn <= $5 AND locked_until <= $2 ORDER BY next_attempt_at, id LIMIT $6) \
-             RETURNING id, webhook_id, attempts, event_row",
-        )
-        .bind(lease_until)
-        .bind(now)
-        .bind(PENDING)
-        .bind(WebhookState::Active as i64)
-        .bind(i64::try_from(per_webhook).unwrap_or(i64::MAX))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.write)
-        .await?;
-        if claimed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut event_rows = Vec::with_capacity(claimed.len());
-        for row in &claimed {
-            event_rows.push(row.try_get::<i64, _>("event_row")?);
-        }
-        let events = sqlx::query(
-            "SELECT id, event_id, name, primary_key, entity, changes, data, associate_id, occurred_at \
-             FROM events WHERE id IN (SELECT value FROM json_each($1))",
-        )
-        .bind(to_json(&event_rows))
-        .fetch_all(&self.write)
-        .await?;
-        let mut by_row = std::collections::HashMap::with_capacity(events.len());
-        for row in &events {
-            let changes: String = row.try_get("changes")?;
-            let data: String = row.try_get("data")?;
-            let event = Event {
-                event_id: row.try_get("event_id")?,
-                name: row.try_get("name")?,
-                primary_key: row.try_get("primary_key")?,
-                entity: row.try_get("entity")?,
-                changes: from_json(&changes, "event changes")?,
-                field_values: from_json::<Vec<(String, TypedValue)>>(&data, "event data")?,
-                associate_id: row.try_get("associate_id")?,
-                occurred_at: row.try_get("occurred_at")?,
-            };
-            by_row.insert(row.try_get::<i64, _>("id")?, event);
-        }
-        let mut out = Vec::with_capacity(claimed.len());
-        for row in &claimed {
-            let event_row: i64 = row.try_get("event_row")?;
-            let Some(event) = by_row.get(&event_row) else {
-                return Err(StoreError::Corrupt(format!(
-                    "delivery without event {event_row}"
-                )));
-            };
-            let attempts: i64 = row.try_get("attempts")?;
-            out.push(ClaimedDelivery {
-                id: row.try_get("id")?,
-                webhook_id: row.try_get("webhook_id")?,
-                attempts_before: u32::try_from(attempts - 1).unwrap_or(0),
-                event: event.clone(),
-            });
-        }
-        Ok(out)
+        on_writer!(self.write, false, |conn| {
+            claim(conn, now, lease_until, limit, per_webhook).await
+        })
     }
 
     async fn record_attempt(
