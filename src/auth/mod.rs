@@ -41,6 +41,9 @@ pub struct Caller {
     pub app: Option<AppRecord>,
 }
 
+/// A resolved ticket: its user, its expiry, and until when the entry is trusted.
+type CachedTicket = (Associate, Millis, Millis);
+
 /// Ticket and token checks over the store.
 #[derive(Clone)]
 pub struct Auth {
@@ -48,6 +51,10 @@ pub struct Auth {
     /// Recently verified Basic credentials (hash of user and password → user id, until), so a
     /// REST client sending Basic on every call does not pay an argon2 hash each time.
     verified: Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, Millis)>>>,
+    /// Recently resolved tickets (hash → user, ticket expiry, trusted until): most calls then
+    /// need no database read. Entries are trusted for a few seconds only, since tickets and
+    /// users live in the database that other nodes share.
+    tickets: Arc<std::sync::Mutex<std::collections::HashMap<String, CachedTicket>>>,
     /// How long a ticket lives after its last use (sliding expiry).
     ticket_ttl: Duration,
     /// Online mode: every call must carry a registered application token.
@@ -70,6 +77,7 @@ impl Auth {
         Auth {
             store,
             verified: Arc::default(),
+            tickets: Arc::default(),
             ticket_ttl,
             require_app_token,
         }
@@ -115,30 +123,49 @@ impl Auth {
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::MissingTicket)?;
         let hash = sha256_hex(ticket);
-        let (user_id, expires) = self
-            .store
-            .ticket(&hash)
-            .await?
-            .ok_or(AuthError::UnknownTicket)?;
         let now = now_millis();
+        const TRUST_MS: Millis = 5_000;
+        let cached = self
+            .tickets
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&hash).cloned())
+            .filter(|(_, _, until)| *until > now);
+        let (user, expires) = match cached {
+            Some((user, expires, _)) => (user, expires),
+            None => {
+                let (user_id, expires) = self
+                    .store
+                    .ticket(&hash)
+                    .await?
+                    .ok_or(AuthError::UnknownTicket)?;
+                let user = self
+                    .store
+                    .user_by_id(user_id)
+                    .await?
+                    .ok_or(AuthError::UnknownTicket)?;
+                (associate_of(&user), expires)
+            }
+        };
         if expires < now {
             return Err(AuthError::ExpiredTicket);
         }
         // Slide the expiry, but write at most about once a minute per ticket, not on every call.
         let renewed = now.saturating_add(self.ttl_millis());
-        if renewed - expires > 60_000.min(self.ttl_millis() / 2) {
+        let expires = if renewed - expires > 60_000.min(self.ttl_millis() / 2) {
             self.store.extend_ticket(&hash, renewed).await?;
+            renewed
+        } else {
+            expires
+        };
+        if let Ok(mut m) = self.tickets.lock() {
+            if m.len() > 10_000 {
+                m.retain(|_, (_, _, until)| *until > now);
+            }
+            m.insert(hash, (user.clone(), expires, now + TRUST_MS));
         }
-        let user = self
-            .store
-            .user_by_id(user_id)
-            .await?
-            .ok_or(AuthError::UnknownTicket)?;
         let app = self.app(app_token).await?;
-        Ok(Caller {
-            user: associate_of(&user),
-            app,
-        })
+        Ok(Caller { user, app })
     }
 
     /// A caller by user name and password (REST `Authorization: Basic`); no ticket is issued.
