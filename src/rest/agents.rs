@@ -14,8 +14,7 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 use super::extract::{caller, json_body};
 use super::json::{ErrorJson, WebhookBody, WebhookJson, WebhookResultJson};
-use crate::agent::WebhookFilter;
-use crate::domain::{TypedValue, WebhookState};
+use crate::domain::TypedValue;
 use crate::startup::AppState;
 
 /// The parameters of one call: body members over query parameters, by lower-cased name.
@@ -151,19 +150,13 @@ pub async fn call(
             }
         }
         "getallwebhooks" => {
-            let state_filter = match p.string("StatusFilter") {
-                None => None,
-                Some(s) => Some(WebhookState::parse(&s).ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "StatusFilter '{s}' is not one of Unknown, Active, Stopped, TooManyErrors"
-                    ))
-                })?),
-            };
-            let filter = WebhookFilter {
-                name: p.string("NameFilter"),
-                event: p.string("EventFilter"),
-                state: state_filter.filter(|s| *s != WebhookState::Unknown),
-            };
+            let filter = super::json::webhook_filter(
+                "StatusFilter",
+                p.string("NameFilter"),
+                p.string("EventFilter"),
+                p.string("StatusFilter"),
+            )
+            .map_err(ApiError::BadRequest)?;
             let all = agent.get_all_webhooks(&who, &filter).await?;
             Json(all.iter().map(WebhookJson::from).collect::<Vec<_>>()).into_response()
         }

@@ -364,6 +364,27 @@ impl WebhookBody {
     }
 }
 
+/// GetAllWebhooks' filters from REST parameters; `statusFilter` must name a state, and
+/// `Unknown` means no filter, as on SOAP. The error names `param`.
+pub fn webhook_filter(
+    param: &str,
+    name: Option<String>,
+    event: Option<String>,
+    status: Option<String>,
+) -> Result<crate::agent::WebhookFilter, String> {
+    let state = match status {
+        None => None,
+        Some(s) => Some(WebhookState::parse(&s).ok_or_else(|| {
+            format!("{param} '{s}' is not one of Unknown, Active, Stopped, TooManyErrors")
+        })?),
+    };
+    Ok(crate::agent::WebhookFilter {
+        name,
+        event,
+        state: state.filter(|s| *s != WebhookState::Unknown),
+    })
+}
+
 /// The error body of every 4xx/5xx answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]

@@ -14,8 +14,8 @@ use super::error::ApiError;
 use super::extract::{base_url, caller, json_body, lower_keys};
 use super::json::{ErrorJson, WebhookBody, WebhookJson, WebhookResultJson, WebhookWithLinks};
 use super::patch;
-use crate::agent::{WebhookCarrier, WebhookFilter};
-use crate::domain::{TypedValue, WebhookState};
+use crate::agent::WebhookCarrier;
+use crate::domain::TypedValue;
 use crate::startup::AppState;
 
 type Body = Result<Bytes, BytesRejection>;
@@ -90,19 +90,13 @@ pub async fn list(
     let who = caller(&state, &headers).await?;
     let query = lower_keys(query);
     let non_empty = |k: &str| query.get(k).filter(|v| !v.trim().is_empty()).cloned();
-    let state_filter = match non_empty("statusfilter") {
-        None => None,
-        Some(s) => Some(WebhookState::parse(&s).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "statusFilter '{s}' is not one of Unknown, Active, Stopped, TooManyErrors"
-            ))
-        })?),
-    };
-    let filter = WebhookFilter {
-        name: non_empty("namefilter"),
-        event: non_empty("eventfilter"),
-        state: state_filter.filter(|s| *s != WebhookState::Unknown),
-    };
+    let filter = super::json::webhook_filter(
+        "statusFilter",
+        non_empty("namefilter"),
+        non_empty("eventfilter"),
+        non_empty("statusfilter"),
+    )
+    .map_err(ApiError::BadRequest)?;
     let all = state.agent.get_all_webhooks(&who, &filter).await?;
     Ok(Json(all.iter().map(WebhookJson::from).collect::<Vec<_>>()).into_response())
 }
