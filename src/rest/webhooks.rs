@@ -215,20 +215,7 @@ pub async fn patch(
         patch::PatchError::Invalid(m) => ApiError::BadRequest(m),
         patch::PatchError::TestFailed(m) => ApiError::Conflict(m),
     })?;
-    // Members the patch nulled or removed are meant as null, not "keep".
-    if let Value::Object(map) = &mut value {
-        for member in [
-            "Name",
-            "TargetUrl",
-            "Secret",
-            "Headers",
-            "Properties",
-            "Description",
-            "ErrorsEmail",
-        ] {
-            map.entry(member).or_insert(Value::Null);
-        }
-    }
+    // `patch::apply` leaves a removed top-level member as null, so it clears, not keeps.
     let saved = state
         .agent
         .save_webhook(&who, webhook_input(value, id)?)

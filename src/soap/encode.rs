@@ -3,12 +3,7 @@
 use super::version::ServiceVersion;
 use super::xml_out::XmlOut;
 use crate::agent::{WebhookCarrier, WebhookResult};
-use crate::domain::{Associate, Millis, TypedValue};
-
-/// `xs:dateTime` in UTC with milliseconds; `None` is .NET's `DateTime.MinValue`.
-pub fn date_time(millis: Option<Millis>) -> String {
-    crate::domain::wire_date(millis)
-}
+use crate::domain::{Associate, TypedValue, wire_date};
 
 fn strings(x: &mut XmlOut, name: &str, items: &[String]) {
     x.open(name);
@@ -80,14 +75,14 @@ pub fn webhook_members(x: &mut XmlOut, w: &WebhookCarrier, version: ServiceVersi
     x.opt_leaf("tns:Type", w.kind.as_deref());
     string_dictionary(x, "tns:Headers", &w.headers);
     object_dictionary(x, "tns:Properties", &w.properties);
-    x.leaf("tns:Registered", &date_time(w.registered));
+    x.leaf("tns:Registered", &wire_date(w.registered));
     associate(
         x,
         "tns:RegisteredAssociate",
         w.registered_associate.as_ref(),
         version,
     );
-    x.leaf("tns:Updated", &date_time(w.updated));
+    x.leaf("tns:Updated", &wire_date(w.updated));
     associate(
         x,
         "tns:UpdatedAssociate",
@@ -147,8 +142,8 @@ mod tests {
 
     #[test]
     fn dates_are_utc_with_millis_or_min_value() {
-        assert_eq!(date_time(Some(0)), "1970-01-01T00:00:00.000Z");
-        assert_eq!(date_time(None), "0001-01-01T00:00:00");
+        assert_eq!(wire_date(Some(0)), "1970-01-01T00:00:00.000Z");
+        assert_eq!(wire_date(None), "0001-01-01T00:00:00");
     }
 
     #[test]
