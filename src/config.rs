@@ -48,6 +48,15 @@ pub struct ServeConfig {
     #[arg(long, env = "HOOKWIRE_NO_SAVE_PING")]
     pub no_save_ping: bool,
 
+    /// Serve the API only: this node accepts events but delivers none (another node on the
+    /// same PostgreSQL database does).
+    #[arg(long, env = "HOOKWIRE_NO_DISPATCHER", conflicts_with = "no_api")]
+    pub no_dispatcher: bool,
+
+    /// Deliver only: no SOAP or REST API, just `/health` and `/metrics` on the listener.
+    #[arg(long, env = "HOOKWIRE_NO_API")]
+    pub no_api: bool,
+
     /// Do not send the Standard Webhooks headers (webhook-id, -timestamp, -signature).
     #[arg(long, env = "HOOKWIRE_NO_STANDARD_WEBHOOKS")]
     pub no_standard_webhooks: bool,
@@ -145,7 +154,8 @@ impl ServeConfig {
 /// The database every command works on.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseConfig {
-    /// Database URL: sqlite://PATH (created on first start).
+    /// Database URL: sqlite://PATH, or postgres://USER[:PASSWORD]@HOST:PORT/DB for several
+    /// nodes on one database (either is created and migrated on first start).
     #[arg(
         long = "database",
         env = "HOOKWIRE_DATABASE",

@@ -6,7 +6,7 @@
 //! - `domain`: webhooks, states, event names, typed values (parse, don't validate);
 //! - `agent`: `WebhookAgent`, the 8 operations and every business rule;
 //! - `auth`: users (argon2), tickets (`7T:`, sliding expiry), application tokens;
-//! - `store`: the `Store` trait and its SQLite implementation (outbox included);
+//! - `store`: the `Store` trait, its SQLite and PostgreSQL implementations (outbox included);
 //! - `delivery`: dispatcher over the outbox, signed HTTP attempts, retry policy, SSRF guard;
 //! - `rest`: the REST twins (`/api/v1/Webhook`, `/api/v1/Agents/Webhook/*`) and OpenAPI;
 //! - `soap`: the NetServer SOAP endpoints (`Remote/Services8x/*.svc`) and their WSDLs.

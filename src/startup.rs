@@ -46,7 +46,8 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    dispatcher: Dispatcher,
+    /// None on an API-only node (`--no-dispatcher`).
+    dispatcher: Option<Dispatcher>,
     /// Cancelled on SIGTERM: stops the dispatcher's claims and its retry waits.
     shutdown: CancellationToken,
 }
@@ -55,9 +56,12 @@ impl Application {
     pub async fn build(config: ServeConfig) -> Result<Application, StartupError> {
         let store = store::open(&config.database.url).await?;
         ensure_admin(store.as_ref(), config.admin_password.clone()).await?;
-        let recovered = store.recover_leases().await?;
-        if recovered > 0 {
-            tracing::warn!(recovered, "released leases left by a previous process");
+        let delivers = !config.no_dispatcher;
+        if delivers {
+            let recovered = store.recover_leases().await?;
+            if recovered > 0 {
+                tracing::warn!(recovered, "released leases left by a previous process");
+            }
         }
         let auth = Auth::new(store.clone(), config.ticket_ttl(), config.online);
         let settings = config.delivery_settings();
@@ -81,7 +85,19 @@ impl Application {
             sender.clone(),
             wakeup.clone(),
         );
-        let dispatcher = Dispatcher::new(store.clone(), sender, settings, wakeup, shutdown.clone());
+        let dispatcher = if delivers {
+            // Other nodes' commits wake this dispatcher too (PostgreSQL LISTEN/NOTIFY).
+            store.watch_for_work(wakeup.notifier()).await?;
+            Some(Dispatcher::new(
+                store.clone(),
+                sender,
+                settings,
+                wakeup,
+                shutdown.clone(),
+            ))
+        } else {
+            None
+        };
         let state = AppState {
             agent,
             store,
@@ -89,10 +105,15 @@ impl Application {
         };
         let router = Router::new()
             .route("/health", get(health))
-            .route("/metrics", get(metrics))
-            .merge(crate::rest::router(config.max_body_bytes))
-            .fallback(fallback)
-            .with_state(state);
+            .route("/metrics", get(metrics));
+        let router = if config.no_api {
+            router
+        } else {
+            router
+                .merge(crate::rest::router(config.max_body_bytes))
+                .fallback(fallback)
+        };
+        let router = router.with_state(state);
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -115,7 +136,7 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C; then stops intake, lets requests and delivery attempts
     /// in flight finish (bounded), gives back unfinished leases, and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let dispatcher = tokio::spawn(self.dispatcher.run());
+        let dispatcher = self.dispatcher.map(|d| tokio::spawn(d.run()));
         let shutdown = self.shutdown.clone();
         let app = tower::ServiceExt::<axum::extract::Request>::map_request(
             self.router,
@@ -128,7 +149,9 @@ impl Application {
             })
             .await;
         self.shutdown.cancel();
-        if let Err(e) = dispatcher.await {
+        if let Some(task) = dispatcher
+            && let Err(e) = task.await
+        {
             tracing::error!(error = %e, "the dispatcher task failed");
         }
         served

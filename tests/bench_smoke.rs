@@ -1,5 +1,6 @@
 //! `hookwire-bench --smoke` runs end to end against the hookwire binary of this build: every
-//! phase completes, every delivery is checked, and the result table is printed.
+//! phase completes, every delivery is checked, and the result table is printed. With
+//! `HOOKWIRE_TEST_DATABASE_URL` set it runs on PostgreSQL (`--postgres`).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -7,10 +8,15 @@ use std::time::{Duration, Instant};
 #[test]
 fn bench_smoke_run_prints_the_table() {
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_hookwire-bench"))
-        .args(["--smoke", "--hookwire", env!("CARGO_BIN_EXE_hookwire")])
-        .output()
-        .expect("run hookwire-bench");
+    let postgres = std::env::var("HOOKWIRE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty());
+    let mut bench = Command::new(env!("CARGO_BIN_EXE_hookwire-bench"));
+    bench.args(["--smoke", "--hookwire", env!("CARGO_BIN_EXE_hookwire")]);
+    if let Some(url) = &postgres {
+        bench.args(["--postgres", url]);
+    }
+    let out = bench.output().expect("run hookwire-bench");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -38,6 +44,12 @@ fn bench_smoke_run_prints_the_table() {
         assert!(stdout.contains(row), "no row {row:?}:\n{stdout}");
     }
     assert!(!stdout.contains("FAILED"), "{stdout}");
+    let backend = if postgres.is_some() {
+        "- database: PostgreSQL"
+    } else {
+        "- database: SQLite"
+    };
+    assert!(stdout.contains(backend), "no {backend:?}:\n{stdout}");
     // The smoke run is meant to take a few seconds even in debug builds.
     assert!(
         started.elapsed() < Duration::from_secs(60),

@@ -206,11 +206,11 @@ async fn cli_manages_users_and_applications() {
     assert!(ok && token.trim().len() >= 40, "{token}");
 
     // The generated admin password is printed once on first start.
-    let dir = tempfile::tempdir().unwrap();
+    let fresh = TestDatabase::fresh();
     let (_, out, _) = {
-        let url = format!("sqlite://{}", dir.path().join("fresh.db").display());
+        let url = fresh.url();
         let mut child = std::process::Command::new(binary())
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", &url])
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
             .env_remove("HOOKWIRE_ADMIN_PASSWORD")
             .stdout(std::process::Stdio::piped())
             .spawn()

@@ -49,6 +49,12 @@ impl Wakeup {
         // notify_one keeps a permit when nobody waits, so a wake-up is never lost.
         self.0.notify_one();
     }
+
+    /// The underlying notifier, for wake-ups from outside the process (the store's
+    /// `watch_for_work`).
+    pub fn notifier(&self) -> Arc<Notify> {
+        self.0.clone()
+    }
 }
 
 fn millis(d: Duration) -> Millis {

@@ -1,12 +1,24 @@
 //! Persistence behind one trait, so SQLite (embedded, the default) and PostgreSQL (many nodes)
 //! are interchangeable. Business rules stay in the agent; the store only reads and writes.
+//!
+//! - `rows`: row → record mapping and column conventions both backends share;
+//! - `group_commit`: the writer task batching events and attempt outcomes per transaction;
+//! - `sqlite`, `postgres`: the two implementations (claims and wake-ups differ most).
 
+mod group_commit;
+mod postgres;
+mod rows;
 mod sqlite;
+mod subscriptions;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use tokio::sync::Notify;
 
 use crate::domain::{Event, Millis, WebhookRecord, WebhookState};
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// A store failure. `Conflict` is the one a caller can cause (a duplicate unique name).
@@ -20,7 +32,7 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("unsupported database URL '{0}': use sqlite://PATH")]
+    #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://USER@HOST:PORT/DB")]
     UnsupportedUrl(String),
 }
 
@@ -171,13 +183,33 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<DeadLetter>>;
     /// Puts dead deliveries back in the queue, due now, with a fresh retention window.
     async fn replay_dead(&self, webhook_id: Option<i32>, now: Millis) -> StoreResult<u64>;
+    /// Wakes `wake` whenever another process commits due work (PostgreSQL `LISTEN/NOTIFY`).
+    /// With SQLite one process does all the work and wakes its dispatcher itself: nothing to do.
+    async fn watch_for_work(&self, wake: Arc<Notify>) -> StoreResult<()> {
+        let _ = wake;
+        Ok(())
+    }
 }
 
-/// Opens the store named by a `--database` URL, creating and migrating it as needed.
-pub async fn open(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+/// Opens the store named by a `--database` URL (`sqlite://PATH` or `postgres://...`),
+/// creating and migrating the database as needed.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(SqliteStore::open(url).await?))
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::open(url).await?))
     } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
+        Err(StoreError::UnsupportedUrl(redact_password(url)))
+    }
+}
+
+/// `url` without its password, for messages and logs.
+pub fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
     }
 }

@@ -2,7 +2,9 @@
 //! queueing writes on it avoids `SQLITE_BUSY`), a group-commit writer task that batches events
 //! and attempt outcomes into shared transactions, and a small pool of readers.
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,29 +14,19 @@ use sqlx::sqlite::{
     SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, SqlSafeStr};
-use tokio::sync::{mpsc, oneshot};
 
+use super::group_commit::{ApplyBatch, BatchResult, GroupCommit, Job};
+use super::rows::{
+    DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, bind_definition,
+    claims_from_rows, event_from_row, is_unique_violation, matching_webhooks,
+    subscriptions_from_rows, to_json, user_from_row, webhook_from_row,
+};
+use super::subscriptions::SubscriptionCache;
 use super::{
     AppRecord, AttemptRecord, ClaimedDelivery, DeadLetter, Disposition, QueueStats, Store,
     StoreError, StoreResult, UserRecord,
 };
-use crate::domain::{
-    Event, Millis, NotifyVia, NotifyWhen, TypedValue, WebhookRecord, WebhookState, WebhookUsage,
-    now_millis, subscription_matches,
-};
-
-/// Delivery row states.
-pub(crate) const PENDING: i64 = 0;
-pub(crate) const DELIVERED: i64 = 1;
-pub(crate) const DEAD: i64 = 2;
-
-const WEBHOOK_COLUMNS: &str = "id, name, events, target_url, secret, state, type, headers, \
-    properties, registered, registered_associate_id, updated, updated_associate_id, errors_email, \
-    error_emails, error_associates, description, notify_via, notify_when, app_id, total_calls, \
-    total_errors, consecutive_errors, last_error";
-
-/// Most jobs the group-commit writer puts in one transaction.
-const MAX_BATCH: usize = 512;
+use crate::domain::{Event, Millis, WebhookRecord, WebhookState, now_millis};
 
 /// The SQLite implementation of [`Store`].
 pub struct SqliteStore {
@@ -44,31 +36,10 @@ pub struct SqliteStore {
     read: SqlitePool,
     /// The group-commit writer: events and attempt outcomes arriving together share one
     /// transaction, so ingest and delivery do not pay one fsync each.
-    jobs: mpsc::Sender<Job>,
-}
-
-/// A write for the group-commit writer, with where to send its result after the commit.
-enum Job {
-    Event(Event, oneshot::Sender<StoreResult<usize>>),
-    Attempt(
-        AttemptRecord,
-        i32,
-        oneshot::Sender<StoreResult<WebhookState>>,
-    ),
-}
-
-impl Job {
-    fn fail(self, message: &str) {
-        let err = || StoreError::Corrupt(format!("write batch failed: {message}"));
-        match self {
-            Job::Event(_, tx) => {
-                let _ = tx.send(Err(err()));
-            }
-            Job::Attempt(_, _, tx) => {
-                let _ = tx.send(Err(err()));
-            }
-        }
-    }
+    commits: GroupCommit,
+    /// Subscriptions of the webhooks taking deliveries; this process is the only writer of
+    /// webhooks, so it knows when they change.
+    subscriptions: Arc<SubscriptionCache>,
 }
 
 fn migrator() -> Migrator {
@@ -100,61 +71,18 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(writer(write.clone(), queue));
-        Ok(SqliteStore { write, read, jobs })
+        let subscriptions = Arc::new(SubscriptionCache::default());
+        let commits = GroupCommit::spawn(SqliteBatches {
+            write: write.clone(),
+            subscriptions: subscriptions.clone(),
+        });
+        Ok(SqliteStore {
+            write,
+            read,
+            commits,
+            subscriptions,
+        })
     }
-
-    async fn submit<T>(
-        &self,
-        job: impl FnOnce(oneshot::Sender<StoreResult<T>>) -> Job,
-    ) -> StoreResult<T> {
-        let (tx, rx) = oneshot::channel();
-        let gone = || StoreError::Corrupt("the database writer stopped".into());
-        self.jobs.send(job(tx)).await.map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
-    }
-}
-
-/// The group-commit loop: takes every job waiting, applies them in one transaction, and
-/// answers each only after the commit.
-async fn writer(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
-    while let Some(first) = queue.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        match apply_batch(&pool, &jobs).await {
-            Ok(results) => {
-                for (job, result) in jobs.into_iter().zip(results) {
-                    match (job, result) {
-                        (Job::Event(_, tx), BatchResult::Queued(n)) => {
-                            let _ = tx.send(Ok(n));
-                        }
-                        (Job::Attempt(_, _, tx), BatchResult::State(s)) => {
-                            let _ = tx.send(Ok(s));
-                        }
-                        (job, _) => job.fail("mismatched result"),
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, jobs = jobs.len(), "write batch failed");
-                let message = e.to_string();
-                for job in jobs {
-                    job.fail(&message);
-                }
-            }
-        }
-    }
-}
-
-enum BatchResult {
-    Queued(usize),
-    State(WebhookState),
 }
 
 /// Runs `work` on the write connection. Unless `durable`, its commit skips the fsync
@@ -185,41 +113,164 @@ macro_rules! on_writer {
     }};
 }
 
-async fn apply_batch(pool: &SqlitePool, jobs: &[Job]) -> StoreResult<Vec<BatchResult>> {
-    let durable = jobs.iter().any(|j| matches!(j, Job::Event(..)));
-    on_writer!(pool, durable, |conn| apply_jobs(conn, jobs).await)
+/// The batch side of group commit: the write connection.
+struct SqliteBatches {
+    write: SqlitePool,
+    subscriptions: Arc<SubscriptionCache>,
 }
 
-async fn apply_jobs(conn: &mut SqliteConnection, jobs: &[Job]) -> StoreResult<Vec<BatchResult>> {
+#[async_trait]
+impl ApplyBatch for SqliteBatches {
+    async fn apply(&self, jobs: &[Job]) -> StoreResult<Vec<BatchResult>> {
+        // Events nobody subscribes to need no transaction at all.
+        if let Some(subs) = self.subscriptions.get() {
+            let idle = jobs.iter().all(|job| match job {
+                Job::Event(event, _) => matching_webhooks(&subs, &event.name).is_empty(),
+                Job::Attempt(..) => false,
+            });
+            if idle {
+                return Ok(jobs.iter().map(|_| BatchResult::Queued(0)).collect());
+            }
+        }
+        let durable = jobs.iter().any(|j| matches!(j, Job::Event(..)));
+        on_writer!(self.write, durable, |conn| {
+            apply_jobs(conn, jobs, &self.subscriptions).await
+        })
+    }
+}
+
+async fn apply_jobs(
+    conn: &mut SqliteConnection,
+    jobs: &[Job],
+    cache: &SubscriptionCache,
+) -> StoreResult<Vec<BatchResult>> {
     let mut tx = sqlx::Connection::begin(conn).await?;
     let now = now_millis();
-    let mut results = Vec::with_capacity(jobs.len());
+    let mut results: Vec<Option<BatchResult>> = jobs.iter().map(|_| None).collect();
     // Attempts first: a webhook they disable must not receive this batch's events.
     let mut state_events = Vec::new();
-    for job in jobs {
-        if let Job::Attempt(attempt, limit, _) = job {
-            let (state, event) = apply_attempt(&mut tx, attempt, *limit, now).await?;
-            state_events.extend(event);
-            results.push(Some(BatchResult::State(state)));
-        } else {
-            results.push(None);
+    let plain = plain_successes(jobs);
+    if !plain.is_empty() {
+        for (i, state) in apply_successes(&mut tx, jobs, &plain).await? {
+            results[i] = Some(BatchResult::State(state));
         }
     }
-    let subscribers = active_subscriptions(&mut tx).await?;
+    for (i, job) in jobs.iter().enumerate() {
+        if let Job::Attempt(attempt, limit, _) = job
+            && results[i].is_none()
+        {
+            let (state, event) = apply_attempt(&mut tx, attempt, *limit, now).await?;
+            state_events.extend(event);
+            results[i] = Some(BatchResult::State(state));
+        }
+    }
+    let subscribers = match cache.get() {
+        Some(subs) => subs,
+        None => {
+            let generation = cache.generation();
+            let subs = Arc::new(active_subscriptions(&mut tx).await?);
+            cache.store(generation, subs.clone());
+            subs
+        }
+    };
+    let mut queued: Vec<(&Event, Vec<i32>)> = Vec::new();
     for (job, slot) in jobs.iter().zip(results.iter_mut()) {
         if let Job::Event(event, _) = job {
-            *slot = Some(BatchResult::Queued(
-                insert_event(&mut tx, event, &subscribers).await?,
-            ));
+            let targets = matching_webhooks(&subscribers, &event.name);
+            *slot = Some(BatchResult::Queued(targets.len()));
+            if !targets.is_empty() {
+                queued.push((event, targets));
+            }
         }
     }
     for event in &state_events {
-        insert_event(&mut tx, event, &subscribers).await?;
+        let targets = matching_webhooks(&subscribers, &event.name);
+        if !targets.is_empty() {
+            queued.push((event, targets));
+        }
+    }
+    for chunk in queued.chunks(EVENTS_PER_INSERT) {
+        insert_events(&mut tx, chunk).await?;
     }
     tx.commit().await?;
     Ok(results
         .into_iter()
         .map(|r| r.unwrap_or(BatchResult::Queued(0)))
+        .collect())
+}
+
+/// Events per multi-row INSERT: 8 parameters each, well under SQLite's 32,766.
+const EVENTS_PER_INSERT: usize = 256;
+/// Deliveries per multi-row INSERT: 5 parameters each.
+const DELIVERIES_PER_INSERT: usize = 1024;
+
+/// Indexes of the attempts that can be applied together: successes of webhooks that have no
+/// failed attempt in this batch (with a failure in between, order matters for
+/// `ConsecutiveErrors`, so those go one by one).
+fn plain_successes(jobs: &[Job]) -> Vec<usize> {
+    let failing: std::collections::HashSet<i32> = jobs
+        .iter()
+        .filter_map(|job| match job {
+            Job::Attempt(a, _, _) if !a.success => Some(a.webhook_id),
+            _ => None,
+        })
+        .collect();
+    jobs.iter()
+        .enumerate()
+        .filter_map(|(i, job)| match job {
+            Job::Attempt(a, _, _) if a.success && !failing.contains(&a.webhook_id) => Some(i),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Applies the successful attempts `indexes` of `jobs`: one UPDATE for their deliveries and
+/// one per webhook for its counters. Returns (job index, webhook state).
+async fn apply_successes(
+    conn: &mut SqliteConnection,
+    jobs: &[Job],
+    indexes: &[usize],
+) -> StoreResult<Vec<(usize, WebhookState)>> {
+    let mut delivered = Vec::new();
+    let mut per_webhook: HashMap<i32, i64> = HashMap::new();
+    for &i in indexes {
+        if let Job::Attempt(a, _, _) = &jobs[i] {
+            if a.disposition == Disposition::Delivered {
+                delivered.push(a.delivery_id);
+            }
+            *per_webhook.entry(a.webhook_id).or_default() += 1;
+        }
+    }
+    sqlx::query(
+        "UPDATE deliveries SET status = $1, locked_until = 0 \
+         WHERE id IN (SELECT value FROM json_each($2))",
+    )
+    .bind(DELIVERED)
+    .bind(to_json(&delivered))
+    .execute(&mut *conn)
+    .await?;
+    let mut states = HashMap::with_capacity(per_webhook.len());
+    for (webhook_id, calls) in per_webhook {
+        let state: Option<i64> = sqlx::query_scalar(
+            "UPDATE webhooks SET total_calls = total_calls + $1, consecutive_errors = 0 \
+             WHERE id = $2 RETURNING state",
+        )
+        .bind(calls)
+        .bind(webhook_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        // None: deleted meanwhile.
+        states.insert(
+            webhook_id,
+            state.map_or(WebhookState::Unknown, WebhookState::from_number),
+        );
+    }
+    Ok(indexes
+        .iter()
+        .filter_map(|&i| match &jobs[i] {
+            Job::Attempt(a, _, _) => Some((i, states[&a.webhook_id])),
+            Job::Event(..) => None,
+        })
         .collect())
 }
 
@@ -232,54 +283,56 @@ async fn active_subscriptions(conn: &mut SqliteConnection) -> StoreResult<Vec<(i
         .bind(WebhookState::TooManyErrors as i64)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter()
-        .map(|row| {
-            let events: String = row.try_get("events")?;
-            Ok((row.try_get("id")?, from_json(&events, "webhook events")?))
-        })
-        .collect()
+    subscriptions_from_rows(&rows)
 }
 
-/// Stores `event` with one delivery per subscriber it matches; nothing when none matches.
-async fn insert_event(
+/// Stores `events`, each with one pending delivery per webhook of its targets: one multi-row
+/// INSERT for the events and one per [`DELIVERIES_PER_INSERT`] deliveries, instead of two
+/// statements per event.
+async fn insert_events(
     conn: &mut SqliteConnection,
-    event: &Event,
-    subscribers: &[(i32, Vec<String>)],
-) -> StoreResult<usize> {
-    let targets: Vec<i32> = subscribers
-        .iter()
-        .filter(|(_, subs)| subscription_matches(subs.iter().map(String::as_str), &event.name))
-        .map(|(id, _)| *id)
-        .collect();
-    if targets.is_empty() {
-        return Ok(0);
-    }
-    let event_row: i64 = sqlx::query_scalar(
-        "INSERT INTO events (event_id, name, primary_key, entity, changes, data, associate_id, occurred_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(&event.event_id)
-    .bind(&event.name)
-    .bind(event.primary_key)
-    .bind(&event.entity)
-    .bind(to_json(&event.changes))
-    .bind(to_json(&event.field_values))
-    .bind(event.associate_id)
-    .bind(event.occurred_at)
-    .fetch_one(&mut *conn)
-    .await?;
+    events: &[(&Event, Vec<i32>)],
+) -> StoreResult<()> {
     let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "INSERT INTO deliveries (event_row, webhook_id, status, next_attempt_at, created_at) ",
+        "INSERT INTO events (event_id, name, primary_key, entity, changes, data, associate_id, occurred_at) ",
     );
-    insert.push_values(&targets, |mut b, webhook_id| {
-        b.push_bind(event_row)
-            .push_bind(*webhook_id)
-            .push_bind(PENDING)
-            .push_bind(event.occurred_at)
+    insert.push_values(events, |mut b, (event, _)| {
+        b.push_bind(event.event_id.as_str())
+            .push_bind(event.name.as_str())
+            .push_bind(event.primary_key)
+            .push_bind(event.entity.as_str())
+            .push_bind(to_json(&event.changes))
+            .push_bind(to_json(&event.field_values))
+            .push_bind(event.associate_id)
             .push_bind(event.occurred_at);
     });
-    insert.build().execute(&mut *conn).await?;
-    Ok(targets.len())
+    insert.push(" RETURNING id, event_id");
+    let rows = insert.build().fetch_all(&mut *conn).await?;
+    let mut row_of = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        row_of.insert(row.text("event_id")?, row.long("id")?);
+    }
+    let mut deliveries = Vec::new();
+    for (event, targets) in events {
+        let row = *row_of.get(&event.event_id).ok_or_else(|| {
+            StoreError::Corrupt(format!("event {} was not inserted", event.event_id))
+        })?;
+        deliveries.extend(targets.iter().map(|w| (row, *w, event.occurred_at)));
+    }
+    for chunk in deliveries.chunks(DELIVERIES_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO deliveries (event_row, webhook_id, status, next_attempt_at, created_at) ",
+        );
+        insert.push_values(chunk, |mut b, (event_row, webhook_id, at)| {
+            b.push_bind(*event_row)
+                .push_bind(*webhook_id)
+                .push_bind(PENDING)
+                .push_bind(*at)
+                .push_bind(*at);
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Applies one attempt's outcome; returns the webhook's state and, if this attempt disabled
@@ -373,90 +426,6 @@ async fn apply_attempt(
     }
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    // Serialising plain strings, numbers and enums to JSON cannot fail.
-    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_string())
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
-}
-
-fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
-    Ok(UserRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        full_name: row.try_get("full_name")?,
-        password_hash: row.try_get("password_hash")?,
-    })
-}
-
-fn webhook_from_row(row: &SqliteRow) -> StoreResult<WebhookRecord> {
-    let events: String = row.try_get("events")?;
-    let headers: String = row.try_get("headers")?;
-    let properties: String = row.try_get("properties")?;
-    let error_emails: String = row.try_get("error_emails")?;
-    let error_associates: String = row.try_get("error_associates")?;
-    Ok(WebhookRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        events: from_json(&events, "webhook events")?,
-        target_url: row.try_get("target_url")?,
-        secret: row.try_get("secret")?,
-        state: WebhookState::from_number(row.try_get("state")?),
-        kind: row.try_get("type")?,
-        headers: from_json(&headers, "webhook headers")?,
-        properties: from_json(&properties, "webhook properties")?,
-        registered: row.try_get("registered")?,
-        registered_associate_id: row.try_get("registered_associate_id")?,
-        updated: row.try_get("updated")?,
-        updated_associate_id: row.try_get("updated_associate_id")?,
-        errors_email: row.try_get("errors_email")?,
-        error_emails: from_json(&error_emails, "webhook error_emails")?,
-        error_associates: from_json(&error_associates, "webhook error_associates")?,
-        description: row.try_get("description")?,
-        notify_via: NotifyVia::from_number(row.try_get("notify_via")?),
-        notify_when: NotifyWhen(row.try_get::<i64, _>("notify_when")?.clamp(0, 3) as u8),
-        app_id: row.try_get("app_id")?,
-        usage: WebhookUsage {
-            total_calls: row.try_get("total_calls")?,
-            total_errors: row.try_get("total_errors")?,
-            consecutive_errors: row.try_get("consecutive_errors")?,
-            last_error: row.try_get("last_error")?,
-        },
-    })
-}
-
-/// Binds the definition columns of a webhook, in `WEBHOOK_COLUMNS` order from `name` to `app_id`.
-macro_rules! bind_definition {
-    ($query:expr, $w:expr) => {
-        $query
-            .bind(&$w.name)
-            .bind(to_json(&$w.events))
-            .bind(&$w.target_url)
-            .bind(&$w.secret)
-            .bind($w.state as i64)
-            .bind(&$w.kind)
-            .bind(to_json(&$w.headers))
-            .bind(to_json(&$w.properties))
-            .bind($w.registered)
-            .bind($w.registered_associate_id)
-            .bind($w.updated)
-            .bind($w.updated_associate_id)
-            .bind(&$w.errors_email)
-            .bind(to_json(&$w.error_emails))
-            .bind(to_json(&$w.error_associates))
-            .bind(&$w.description)
-            .bind($w.notify_via as i64)
-            .bind(i64::from($w.notify_when.0))
-            .bind($w.app_id)
-    };
-}
-
 /// Leases due deliveries webhook by webhook, each through the `(webhook_id, status,
 /// next_attempt_at)` index, so a claim costs what it returns, not the size of the backlog.
 async fn claim(
@@ -523,46 +492,17 @@ async fn load_claims(
     for row in claimed {
         event_rows.push(row.try_get::<i64, _>("event_row")?);
     }
-    let events = sqlx::query(
-        "SELECT id, event_id, name, primary_key, entity, changes, data, associate_id, occurred_at \
-         FROM events WHERE id IN (SELECT value FROM json_each($1))",
-    )
-    .bind(to_json(&event_rows))
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut by_row = std::collections::HashMap::with_capacity(events.len());
+    let sql =
+        format!("SELECT {EVENT_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each($1))");
+    let events = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(to_json(&event_rows))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut by_row = HashMap::with_capacity(events.len());
     for row in &events {
-        let changes: String = row.try_get("changes")?;
-        let data: String = row.try_get("data")?;
-        let event = Event {
-            event_id: row.try_get("event_id")?,
-            name: row.try_get("name")?,
-            primary_key: row.try_get("primary_key")?,
-            entity: row.try_get("entity")?,
-            changes: from_json(&changes, "event changes")?,
-            field_values: from_json::<Vec<(String, TypedValue)>>(&data, "event data")?,
-            associate_id: row.try_get("associate_id")?,
-            occurred_at: row.try_get("occurred_at")?,
-        };
-        by_row.insert(row.try_get::<i64, _>("id")?, event);
+        by_row.insert(row.long("id")?, event_from_row(row)?);
     }
-    let mut out = Vec::with_capacity(claimed.len());
-    for row in claimed {
-        let event_row: i64 = row.try_get("event_row")?;
-        let Some(event) = by_row.get(&event_row) else {
-            return Err(StoreError::Corrupt(format!(
-                "delivery without event {event_row}"
-            )));
-        };
-        let attempts: i64 = row.try_get("attempts")?;
-        out.push(ClaimedDelivery {
-            id: row.try_get("id")?,
-            webhook_id: row.try_get("webhook_id")?,
-            attempts_before: u32::try_from(attempts - 1).unwrap_or(0),
-            event: event.clone(),
-        });
-    }
-    Ok(out)
+    claims_from_rows(claimed, &by_row)
 }
 
 #[async_trait]
@@ -707,7 +647,9 @@ impl Store for SqliteStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
              RETURNING id",
         );
-        Ok(bind_definition!(query, w).fetch_one(&self.write).await?)
+        let id = bind_definition!(query, w).fetch_one(&self.write).await?;
+        self.subscriptions.invalidate();
+        Ok(id)
     }
 
     async fn update_webhook(&self, w: &WebhookRecord) -> StoreResult<bool> {
@@ -745,6 +687,7 @@ impl Store for SqliteStore {
             .await?;
         }
         tx.commit().await?;
+        self.subscriptions.invalidate();
         Ok(done.rows_affected() > 0)
     }
 
@@ -760,6 +703,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.subscriptions.invalidate();
         Ok(done.rows_affected() > 0)
     }
 
@@ -785,8 +729,12 @@ impl Store for SqliteStore {
     }
 
     async fn record_event(&self, event: &Event) -> StoreResult<usize> {
-        let event = event.clone();
-        self.submit(|tx| Job::Event(event, tx)).await
+        if let Some(subs) = self.subscriptions.get()
+            && matching_webhooks(&subs, &event.name).is_empty()
+        {
+            return Ok(0); // nobody subscribes: nothing to store, no trip to the writer
+        }
+        self.commits.record_event(event.clone()).await
     }
 
     async fn queue_stats(&self) -> StoreResult<QueueStats> {
@@ -823,7 +771,8 @@ impl Store for SqliteStore {
         attempt: AttemptRecord,
         failures_to_disable: i32,
     ) -> StoreResult<WebhookState> {
-        self.submit(|tx| Job::Attempt(attempt, failures_to_disable, tx))
+        self.commits
+            .record_attempt(attempt, failures_to_disable)
             .await
     }
 

@@ -1,5 +1,12 @@
-//! Black-box test support: the real `hookwire` binary on a random port with its own SQLite
-//! file, and helpers to speak SOAP to it over real HTTP.
+//! Black-box test support: the real `hookwire` binary on a random port with its own database,
+//! and helpers to speak SOAP to it over real HTTP.
+//!
+//! The database is a SQLite file in a temporary directory, unless `HOOKWIRE_TEST_DATABASE_URL`
+//! names a PostgreSQL server (`postgres://user@host:port/db`): then every fresh server gets a
+//! new database `hw_<random hex>` on that server (hookwire creates it on first use), dropped
+//! with `psql`, when it is on PATH, once the last server using it is gone (kept, and named on
+//! stderr, when the test panicked). `TestServer::node` and `TestServer::start_on` start more
+//! processes on one database, for multi-node tests.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::io::{BufRead, BufReader};
@@ -18,11 +25,115 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hookwire"))
 }
 
-/// A running server process. Killed on drop; its database lives in `dir`.
+/// The variable naming a PostgreSQL server to run the tests on (unset: SQLite).
+pub const DATABASE_URL_VAR: &str = "HOOKWIRE_TEST_DATABASE_URL";
+
+/// `HOOKWIRE_TEST_DATABASE_URL` when it names a PostgreSQL server; None when it is unset or
+/// empty (the tests then use SQLite). Panics on any other value, so that a typo cannot
+/// silently run the suite on SQLite.
+pub fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var(DATABASE_URL_VAR).ok()?;
+    let url = url.trim();
+    if url.is_empty() {
+        return None;
+    }
+    assert!(
+        url.starts_with("postgres://") || url.starts_with("postgresql://"),
+        "{DATABASE_URL_VAR}={url:?} is not a postgres:// URL (unset it to test on SQLite)"
+    );
+    Some(url.to_string())
+}
+
+/// `admin_url` with its database replaced by `name` (user, host, port and query kept).
+pub fn postgres_url_with_database(admin_url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(admin_url)
+        .unwrap_or_else(|e| panic!("{DATABASE_URL_VAR}={admin_url:?} is not a URL: {e}"));
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// One test's database: a SQLite file in a temporary directory, or a new PostgreSQL database
+/// (see the module doc). Shared by every server started on it; removed when the last one goes.
+pub struct TestDatabase {
+    url: String,
+    /// (admin URL, database name) on PostgreSQL.
+    postgres: Option<(String, String)>,
+    /// The SQLite file's directory.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// A database nobody has used yet (hookwire creates and migrates it on first use).
+    pub fn fresh() -> Arc<TestDatabase> {
+        let db = match postgres_admin_url() {
+            Some(admin) => {
+                let name = format!("hw_{}", uuid::Uuid::new_v4().simple());
+                TestDatabase {
+                    url: postgres_url_with_database(&admin, &name),
+                    postgres: Some((admin, name)),
+                    _dir: None,
+                }
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                TestDatabase {
+                    url: format!("sqlite://{}", dir.path().join("hookwire.db").display()),
+                    postgres: None,
+                    _dir: Some(dir),
+                }
+            }
+        };
+        Arc::new(db)
+    }
+
+    /// The URL to pass as `--database`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin, name)) = &self.postgres else {
+            return; // the TempDir removes the SQLite file
+        };
+        if std::thread::panicking() {
+            eprintln!("test database kept for inspection: {}", self.url);
+            return;
+        }
+        // Best effort: without psql the database stays (a throwaway cluster goes whole). A
+        // backend of a killed server may take a moment to go: try a few times.
+        let mut error = String::new();
+        for _ in 0..3 {
+            let Ok(out) = Command::new("psql")
+                .args(["-X", "-q", "-w", "-d", admin, "-c"])
+                .arg(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .stdin(Stdio::null())
+                .output()
+            else {
+                return; // no psql
+            };
+            if out.status.success() {
+                return;
+            }
+            error = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+        eprintln!("could not drop test database {name}: {error}");
+    }
+}
+
+/// A running server process. Killed on drop.
 pub struct TestServer {
     child: Child,
     pub base: String,
-    pub dir: Arc<tempfile::TempDir>,
+    database_url: String,
+    /// The database `start` created (shared by `node`s); None after `start_on`.
+    database: Option<Arc<TestDatabase>>,
     extra_args: Vec<String>,
     pub http: reqwest::Client,
 }
@@ -30,18 +141,38 @@ pub struct TestServer {
 impl TestServer {
     /// A fresh server on a new database, with `args` added to `hookwire serve`.
     pub fn start(args: &[&str]) -> TestServer {
-        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-        Self::start_in(dir, args.iter().map(|s| s.to_string()).collect())
+        let db = TestDatabase::fresh();
+        Self::spawn(db.url().to_string(), Some(db), to_strings(args))
     }
 
+    /// A server on database `url`, which the caller keeps alive, with `args` added.
+    pub fn start_on(url: &str, args: &[&str]) -> TestServer {
+        Self::spawn(url.to_string(), None, to_strings(args))
+    }
+
+    /// Another server process on this server's database (one more node), with `args` added.
+    /// The database lives until the last server on it is dropped.
+    pub fn node(&self, args: &[&str]) -> TestServer {
+        Self::spawn(
+            self.database_url.clone(),
+            self.database.clone(),
+            to_strings(args),
+        )
+    }
+
+    /// The `--database` URL this server runs on (for CLI commands and other nodes).
     pub fn database_url(&self) -> String {
-        database_url(&self.dir)
+        self.database_url.clone()
     }
 
-    fn start_in(dir: Arc<tempfile::TempDir>, extra_args: Vec<String>) -> TestServer {
+    fn spawn(
+        database_url: String,
+        database: Option<Arc<TestDatabase>>,
+        extra_args: Vec<String>,
+    ) -> TestServer {
         let mut child = Command::new(binary())
             .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--database", &database_url(&dir)])
+            .args(["--listen", "127.0.0.1:0", "--database", &database_url])
             .args(&extra_args)
             .env("HOOKWIRE_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("HOOKWIRE_LOG", "warn")
@@ -52,11 +183,17 @@ impl TestServer {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let base = loop {
-            let line = lines
-                .next()
-                .expect("hookwire exited before listening")
-                .expect("read stdout");
-            if let Some(url) = line.strip_prefix("hookwire listening on ") {
+            let Some(line) = lines.next() else {
+                panic!(
+                    "`hookwire serve --database {database_url} {}` exited before listening \
+                     (its stderr is above)",
+                    extra_args.join(" ")
+                );
+            };
+            if let Some(url) = line
+                .expect("read stdout")
+                .strip_prefix("hookwire listening on ")
+            {
                 break url.trim().to_string();
             }
         };
@@ -65,10 +202,17 @@ impl TestServer {
         TestServer {
             child,
             base,
-            dir,
+            database_url,
+            database,
             extra_args,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// Kills the process with SIGKILL (no shutdown of any kind) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends SIGTERM and waits (at most `within`) for the process to exit; returns its status.
@@ -92,9 +236,12 @@ impl TestServer {
 
     /// Stops the process (SIGKILL) and starts a new one on the same database.
     pub fn restart(mut self) -> TestServer {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        Self::start_in(self.dir.clone(), std::mem::take(&mut self.extra_args))
+        self.kill();
+        Self::spawn(
+            self.database_url.clone(),
+            self.database.clone(),
+            std::mem::take(&mut self.extra_args),
+        )
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -213,8 +360,8 @@ impl Drop for TestServer {
     }
 }
 
-pub fn database_url(dir: &tempfile::TempDir) -> String {
-    format!("sqlite://{}", dir.path().join("hookwire.db").display())
+fn to_strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
 }
 
 pub fn version_segment(ns: &str) -> &'static str {

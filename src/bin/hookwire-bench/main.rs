@@ -61,6 +61,10 @@ struct Args {
     /// Under `cargo run`, do not build `hookwire` first (`--bin hookwire-bench` builds only this).
     #[arg(long)]
     no_build: bool,
+    /// Run on PostgreSQL: a server URL (e.g. postgres://postgres@127.0.0.1:54329/postgres); the
+    /// bench creates a fresh database on it. Default: a SQLite file in a temporary directory.
+    #[arg(long)]
+    postgres: Option<String>,
     /// An extra argument for `hookwire serve` (repeatable), e.g. `--server-arg=--per-webhook-in-flight=32`.
     #[arg(long, allow_hyphen_values = true)]
     server_arg: Vec<String>,
@@ -117,6 +121,8 @@ struct Row {
 
 struct Report {
     smoke: bool,
+    /// "SQLite" or "PostgreSQL".
+    backend: &'static str,
     rows: Vec<Row>,
 }
 
@@ -150,6 +156,7 @@ impl Report {
         );
         println!();
         println!("- machine: {}", machine());
+        println!("- database: {}", self.backend);
         println!("- load average (1 min) at the end: {}", loadavg());
         if let Some(b) = binary {
             println!("- hookwire: `{}`", b.display());
@@ -339,11 +346,44 @@ const PHASE_DELIVERY_ONE: usize = 2;
 const PHASE_DELIVERY_FANOUT: usize = 3;
 const PHASE_LATENCY: usize = 4;
 
+/// `server_url` with its database path replaced by a new name, which hookwire creates.
+fn fresh_postgres_database(server_url: &str) -> Result<String, String> {
+    let mut url =
+        url::Url::parse(server_url).map_err(|e| format!("--postgres: not a URL ({e})"))?;
+    if !matches!(url.scheme(), "postgres" | "postgresql") {
+        return Err("--postgres: the URL must start with postgres://".into());
+    }
+    url.set_path(&format!("hwbench_{}", uuid::Uuid::new_v4().simple()));
+    Ok(url.to_string())
+}
+
 /// The whole run; rows are added as phases finish, so a failure still shows what was measured.
 async fn run(args: &Args, binary: &Path, report: &mut Report) -> Result<(), String> {
     let plan = Plan::new(args);
     let dir = TempDir::new()?;
-    let database = format!("sqlite://{}", dir.0.join("hookwire.db").display());
+    let database = match &args.postgres {
+        Some(url) => fresh_postgres_database(url)?,
+        None => format!("sqlite://{}", dir.0.join("hookwire.db").display()),
+    };
+    let result = run_on(args, binary, report, &plan, &database).await;
+    if args.postgres.is_some() {
+        // The bench's database goes with the run (the SQLite file goes with its directory).
+        use sqlx::migrate::MigrateDatabase;
+        if let Err(e) = sqlx::Postgres::force_drop_database(&database).await {
+            eprintln!("hookwire-bench: could not drop the bench database: {e}");
+        }
+    }
+    result
+}
+
+/// The phases, on `database`.
+async fn run_on(
+    args: &Args,
+    binary: &Path,
+    report: &mut Report,
+    plan: &Plan,
+    database: &str,
+) -> Result<(), String> {
     let http = reqwest::Client::builder()
         .http1_only()
         .tcp_nodelay(true)
@@ -355,14 +395,16 @@ async fn run(args: &Args, binary: &Path, report: &mut Report) -> Result<(), Stri
     let start_timeout = Duration::from_secs(30);
 
     // Start-up: on a new database (migrations, admin password hashed), then again on it.
-    let mut first =
-        Server::start(binary, &database, &args.server_arg, &http, start_timeout).await?;
+    let mut first = Server::start(binary, database, &args.server_arg, &http, start_timeout).await?;
     report.add(
         "start-up, new database",
         format!("{} to 200 on /health", ms(first.startup)),
         "–",
         None,
-        "1 start: creates and migrates the SQLite file, hashes the admin password".into(),
+        format!(
+            "1 start: creates and migrates the {} database, hashes the admin password",
+            report.backend
+        ),
     );
     let (status, _) = first.terminate(Duration::from_secs(30)).await?;
     if !status.success() {
@@ -372,7 +414,7 @@ async fn run(args: &Args, binary: &Path, report: &mut Report) -> Result<(), Stri
     }
     drop(first);
     let mut server =
-        Server::start(binary, &database, &args.server_arg, &http, start_timeout).await?;
+        Server::start(binary, database, &args.server_arg, &http, start_timeout).await?;
     let idle = server.memory()?;
     report.add(
         "start-up, existing database",
@@ -712,6 +754,11 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     let mut report = Report {
         smoke: args.smoke,
+        backend: if args.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         rows: Vec::new(),
     };
     let binary = match locate(args.hookwire.as_deref(), !args.no_build) {

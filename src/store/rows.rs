@@ -1,0 +1,199 @@
+//! Row → record mapping shared by both backends. Each backend's row type implements
+//! [`StoreRow`]; the mapping is written once against it. Column types are chosen per backend so
+//! the same Rust type decodes on both (`INTEGER` ↔ i32 on PostgreSQL, any integer on SQLite).
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use super::{ClaimedDelivery, StoreError, StoreResult, UserRecord};
+use crate::domain::{
+    Event, NotifyVia, NotifyWhen, TypedValue, WebhookRecord, WebhookState, WebhookUsage,
+};
+
+/// Delivery row states.
+pub(crate) const PENDING: i64 = 0;
+pub(crate) const DELIVERED: i64 = 1;
+pub(crate) const DEAD: i64 = 2;
+
+pub(crate) const WEBHOOK_COLUMNS: &str = "id, name, events, target_url, secret, state, type, \
+    headers, properties, registered, registered_associate_id, updated, updated_associate_id, \
+    errors_email, error_emails, error_associates, description, notify_via, notify_when, app_id, \
+    total_calls, total_errors, consecutive_errors, last_error";
+
+pub(crate) const EVENT_COLUMNS: &str =
+    "id, event_id, name, primary_key, entity, changes, data, associate_id, occurred_at";
+
+/// Typed column access, the same on both backends' rows.
+pub(crate) trait StoreRow {
+    fn int(&self, column: &str) -> StoreResult<i32>;
+    fn long(&self, column: &str) -> StoreResult<i64>;
+    fn opt_long(&self, column: &str) -> StoreResult<Option<i64>>;
+    fn text(&self, column: &str) -> StoreResult<String>;
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
+    /// A JSON-encoded column, decoded.
+    fn json<T: serde::de::DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
+        from_json(&self.text(column)?, column)
+    }
+}
+
+macro_rules! impl_store_row {
+    ($row:ty) => {
+        impl StoreRow for $row {
+            fn int(&self, column: &str) -> StoreResult<i32> {
+                Ok(self.try_get(column)?)
+            }
+            fn long(&self, column: &str) -> StoreResult<i64> {
+                Ok(self.try_get(column)?)
+            }
+            fn opt_long(&self, column: &str) -> StoreResult<Option<i64>> {
+                Ok(self.try_get(column)?)
+            }
+            fn text(&self, column: &str) -> StoreResult<String> {
+                Ok(self.try_get(column)?)
+            }
+            fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+                Ok(self.try_get(column)?)
+            }
+        }
+    };
+}
+impl_store_row!(sqlx::sqlite::SqliteRow);
+impl_store_row!(sqlx::postgres::PgRow);
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    // Serialising plain strings, numbers and enums to JSON cannot fail.
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_string())
+}
+
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+pub(crate) fn user_from_row(row: &impl StoreRow) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        id: row.long("id")?,
+        name: row.text("name")?,
+        full_name: row.text("full_name")?,
+        password_hash: row.text("password_hash")?,
+    })
+}
+
+pub(crate) fn webhook_from_row(row: &impl StoreRow) -> StoreResult<WebhookRecord> {
+    Ok(WebhookRecord {
+        id: row.int("id")?,
+        name: row.text("name")?,
+        events: row.json("events")?,
+        target_url: row.text("target_url")?,
+        secret: row.opt_text("secret")?,
+        state: WebhookState::from_number(row.long("state")?),
+        kind: row.text("type")?,
+        headers: row.json("headers")?,
+        properties: row.json("properties")?,
+        registered: row.long("registered")?,
+        registered_associate_id: row.int("registered_associate_id")?,
+        updated: row.long("updated")?,
+        updated_associate_id: row.int("updated_associate_id")?,
+        errors_email: row.opt_text("errors_email")?,
+        error_emails: row.json("error_emails")?,
+        error_associates: row.json("error_associates")?,
+        description: row.opt_text("description")?,
+        notify_via: NotifyVia::from_number(row.long("notify_via")?),
+        notify_when: NotifyWhen(row.long("notify_when")?.clamp(0, 3) as u8),
+        app_id: row.opt_long("app_id")?,
+        usage: WebhookUsage {
+            total_calls: row.int("total_calls")?,
+            total_errors: row.int("total_errors")?,
+            consecutive_errors: row.int("consecutive_errors")?,
+            last_error: row.opt_text("last_error")?,
+        },
+    })
+}
+
+/// An `events` row (selected with [`EVENT_COLUMNS`]).
+pub(crate) fn event_from_row(row: &impl StoreRow) -> StoreResult<Event> {
+    Ok(Event {
+        event_id: row.text("event_id")?,
+        name: row.text("name")?,
+        primary_key: row.int("primary_key")?,
+        entity: row.text("entity")?,
+        changes: row.json("changes")?,
+        field_values: row.json::<Vec<(String, TypedValue)>>("data")?,
+        associate_id: row.int("associate_id")?,
+        occurred_at: row.long("occurred_at")?,
+    })
+}
+
+/// Joins claimed delivery rows (`id, webhook_id, attempts, event_row`) with their events,
+/// keyed by event row id.
+pub(crate) fn claims_from_rows(
+    claimed: &[impl StoreRow],
+    events: &HashMap<i64, Event>,
+) -> StoreResult<Vec<ClaimedDelivery>> {
+    claimed
+        .iter()
+        .map(|row| {
+            let event_row = row.long("event_row")?;
+            let event = events.get(&event_row).ok_or_else(|| {
+                StoreError::Corrupt(format!("delivery without event {event_row}"))
+            })?;
+            Ok(ClaimedDelivery {
+                id: row.long("id")?,
+                webhook_id: row.int("webhook_id")?,
+                attempts_before: u32::try_from(row.long("attempts")? - 1).unwrap_or(0),
+                event: event.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The `(webhook id, subscribed events)` rows of `SELECT id, events FROM webhooks`.
+pub(crate) fn subscriptions_from_rows(
+    rows: &[impl StoreRow],
+) -> StoreResult<Vec<(i32, Vec<String>)>> {
+    rows.iter()
+        .map(|row| Ok((row.int("id")?, row.json("events")?)))
+        .collect()
+}
+
+/// The subscribers of `subscriptions` whose subscriptions match the event `name`.
+pub(crate) fn matching_webhooks(subscriptions: &[(i32, Vec<String>)], name: &str) -> Vec<i32> {
+    subscriptions
+        .iter()
+        .filter(|(_, subs)| {
+            crate::domain::subscription_matches(subs.iter().map(String::as_str), name)
+        })
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+/// Binds the definition columns of a webhook, in `WEBHOOK_COLUMNS` order from `name` to `app_id`.
+macro_rules! bind_definition {
+    ($query:expr, $w:expr) => {
+        $query
+            .bind(&$w.name)
+            .bind(to_json(&$w.events))
+            .bind(&$w.target_url)
+            .bind(&$w.secret)
+            .bind($w.state as i64)
+            .bind(&$w.kind)
+            .bind(to_json(&$w.headers))
+            .bind(to_json(&$w.properties))
+            .bind($w.registered)
+            .bind($w.registered_associate_id)
+            .bind($w.updated)
+            .bind($w.updated_associate_id)
+            .bind(&$w.errors_email)
+            .bind(to_json(&$w.error_emails))
+            .bind(to_json(&$w.error_associates))
+            .bind(&$w.description)
+            .bind($w.notify_via as i64)
+            .bind(i64::from($w.notify_when.0))
+            .bind($w.app_id)
+    };
+}
+pub(crate) use bind_definition;
