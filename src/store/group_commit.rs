@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{AttemptRecord, StoreError, StoreResult};
-use crate::domain::{Event, WebhookState};
+use super::{AttemptRecord, ClaimedDelivery, StoreError, StoreResult};
+use crate::domain::{Event, Millis, WebhookState};
 
 /// Most jobs in one transaction.
 pub(crate) const MAX_BATCH: usize = 512;
@@ -22,12 +22,39 @@ pub(crate) enum Job {
         i32,
         oneshot::Sender<StoreResult<WebhookState>>,
     ),
+    /// A dispatcher's claim. In the batch it runs after the attempts (which free per-webhook
+    /// slots) and the events (whose deliveries it may take at once), and it shares their
+    /// commit instead of paying its own transaction.
+    Claim(Claim, oneshot::Sender<StoreResult<Vec<ClaimedDelivery>>>),
+}
+
+/// The arguments of `Store::claim_due`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Claim {
+    pub now: Millis,
+    pub lease_until: Millis,
+    pub limit: usize,
+    pub per_webhook: usize,
+}
+
+impl Claim {
+    /// The claim as of `now`, if that is later than when it was asked for (the batch ran a
+    /// little later): due-ness and the lease move together.
+    pub(crate) fn at(self, now: Millis) -> Claim {
+        let late = (now - self.now).max(0);
+        Claim {
+            now: self.now + late,
+            lease_until: self.lease_until + late,
+            ..self
+        }
+    }
 }
 
 /// What a batch gives back for each job, in job order.
 pub(crate) enum BatchResult {
     Queued(usize),
     State(WebhookState),
+    Claimed(Vec<ClaimedDelivery>),
 }
 
 impl Job {
@@ -38,6 +65,9 @@ impl Job {
             }
             (Job::Attempt(_, _, tx), BatchResult::State(s)) => {
                 let _ = tx.send(Ok(s));
+            }
+            (Job::Claim(_, tx), BatchResult::Claimed(claims)) => {
+                let _ = tx.send(Ok(claims));
             }
             (job, _) => job.fail("mismatched result"),
         }
@@ -52,13 +82,16 @@ impl Job {
             Job::Attempt(_, _, tx) => {
                 let _ = tx.send(Err(err()));
             }
+            Job::Claim(_, tx) => {
+                let _ = tx.send(Err(err()));
+            }
         }
     }
 }
 
-/// A backend's way to apply one batch in one transaction. It must apply attempts before
-/// events (a webhook an attempt disables must not receive the batch's events as Active) and
-/// return one result per job, in job order.
+/// A backend's way to apply one batch in one transaction. It must apply attempts, then events
+/// (a webhook an attempt disables must not receive the batch's events as Active), then claims,
+/// and return one result per job, in job order.
 #[async_trait]
 pub(crate) trait ApplyBatch: Send + Sync + 'static {
     async fn apply(&self, jobs: &[Job]) -> StoreResult<Vec<BatchResult>>;
@@ -88,6 +121,10 @@ impl GroupCommit {
     ) -> StoreResult<WebhookState> {
         self.submit(|tx| Job::Attempt(attempt, failures_to_disable, tx))
             .await
+    }
+
+    pub(crate) async fn claim(&self, claim: Claim) -> StoreResult<Vec<ClaimedDelivery>> {
+        self.submit(|tx| Job::Claim(claim, tx)).await
     }
 
     async fn submit<T>(

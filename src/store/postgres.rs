@@ -18,7 +18,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolO
 use sqlx::{Postgres, SqlSafeStr};
 use tokio::sync::Notify;
 
-use super::group_commit::{ApplyBatch, BatchResult, GroupCommit, Job};
+use super::group_commit::{ApplyBatch, BatchResult, Claim, GroupCommit, Job};
 use super::rows::{
     DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, bind_definition,
     claims_from_rows, event_from_row, is_unique_violation, matching_webhooks,
@@ -85,11 +85,15 @@ impl PgStore {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        let commits = GroupCommit::spawn(PgBatches { pool: pool.clone() });
+        let node: Arc<str> = Arc::from(uuid::Uuid::new_v4().to_string());
+        let commits = GroupCommit::spawn(PgBatches {
+            pool: pool.clone(),
+            node: node.clone(),
+        });
         Ok(PgStore {
             pool,
             commits,
-            node: Arc::from(uuid::Uuid::new_v4().to_string()),
+            node,
             reaped_at: AtomicI64::new(0),
             heartbeat: tokio::sync::OnceCell::new(),
         })
@@ -173,6 +177,8 @@ async fn notify_work(conn: &mut PgConnection) -> StoreResult<()> {
 /// The batch side of group commit.
 struct PgBatches {
     pool: PgPool,
+    /// The node its claims lease for.
+    node: Arc<str>,
 }
 
 #[async_trait]
@@ -183,7 +189,7 @@ impl ApplyBatch for PgBatches {
         let mut tries = 0;
         loop {
             let mut conn = self.pool.acquire().await?;
-            match apply_jobs(&mut conn, jobs).await {
+            match apply_jobs(&mut conn, jobs, &self.node).await {
                 Err(StoreError::Database(sqlx::Error::Database(e)))
                     if tries < 3 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
                 {
@@ -196,8 +202,19 @@ impl ApplyBatch for PgBatches {
     }
 }
 
-async fn apply_jobs(conn: &mut PgConnection, jobs: &[Job]) -> StoreResult<Vec<BatchResult>> {
+async fn apply_jobs(
+    conn: &mut PgConnection,
+    jobs: &[Job],
+    node: &str,
+) -> StoreResult<Vec<BatchResult>> {
     let mut tx = sqlx::Connection::begin(conn).await?;
+    if !jobs.iter().any(|job| matches!(job, Job::Event(..))) {
+        // Only leases and attempt outcomes: losing them to a crash means a redelivery, never
+        // a lost event, so this commit does not wait for the WAL flush (as SQLite's NORMAL).
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+    }
     let now = now_millis();
     let mut results: Vec<Option<BatchResult>> = jobs.iter().map(|_| None).collect();
     // Attempts first (a webhook they disable takes no more deliveries as Active), in webhook
@@ -207,7 +224,7 @@ async fn apply_jobs(conn: &mut PgConnection, jobs: &[Job]) -> StoreResult<Vec<Ba
         .enumerate()
         .filter_map(|(i, job)| match job {
             Job::Attempt(a, limit, _) => Some((i, a, *limit)),
-            Job::Event(..) => None,
+            Job::Event(..) | Job::Claim(..) => None,
         })
         .collect();
     attempts.sort_by_key(|(_, a, _)| (a.webhook_id, a.delivery_id));
@@ -245,6 +262,11 @@ async fn apply_jobs(conn: &mut PgConnection, jobs: &[Job]) -> StoreResult<Vec<Ba
     if !queued_events.is_empty() {
         insert_events(&mut tx, &queued_events, &targets).await?;
         notify_work(&mut tx).await?;
+    }
+    for (job, slot) in jobs.iter().zip(results.iter_mut()) {
+        if let Job::Claim(c, _) = job {
+            *slot = Some(BatchResult::Claimed(claim(&mut tx, node, c.at(now)).await?));
+        }
     }
     tx.commit().await?;
     Ok(results
@@ -388,16 +410,16 @@ async fn apply_attempt(
 /// Leases due deliveries webhook by webhook. Each webhook's claim runs under a
 /// transaction-scoped advisory lock, so nodes claiming at once count each other's leases and
 /// the per-webhook cap holds across the cluster; a webhook another node is claiming right now
-/// is skipped (it is being served).
-async fn claim(
-    conn: &mut PgConnection,
-    node: &str,
-    now: Millis,
-    lease_until: Millis,
-    limit: usize,
-    per_webhook: usize,
-) -> StoreResult<Vec<ClaimedDelivery>> {
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+/// is skipped (it is being served). Runs inside the group-commit transaction, so the locks last
+/// until its commit.
+async fn claim(conn: &mut PgConnection, node: &str, c: Claim) -> StoreResult<Vec<ClaimedDelivery>> {
+    let Claim {
+        now,
+        lease_until,
+        limit,
+        per_webhook,
+    } = c;
+    let tx = conn;
     let ready: Vec<i32> = sqlx::query_scalar(
         "SELECT w.id FROM webhooks w WHERE w.state = $3 AND EXISTS (SELECT 1 FROM deliveries d \
            WHERE d.webhook_id = w.id AND d.status = $1 AND d.next_attempt_at <= $2 AND d.locked_until <= $2)",
@@ -452,9 +474,7 @@ async fn claim(
         left -= i64::try_from(rows.len()).unwrap_or(0);
         claimed.extend(rows);
     }
-    let out = load_claims(&mut tx, &claimed).await?;
-    tx.commit().await?;
-    Ok(out)
+    load_claims(tx, &claimed).await
 }
 
 async fn load_claims(
@@ -738,8 +758,14 @@ impl Store for PgStore {
             self.reaped_at.store(now, Ordering::Relaxed);
             self.reap_dead_nodes().await?;
         }
-        let mut conn = self.pool.acquire().await?;
-        claim(&mut conn, &self.node, now, lease_until, limit, per_webhook).await
+        self.commits
+            .claim(Claim {
+                now,
+                lease_until,
+                limit,
+                per_webhook,
+            })
+            .await
     }
 
     async fn record_attempt(

@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlSafeStr};
 
-use super::group_commit::{ApplyBatch, BatchResult, GroupCommit, Job};
+use super::group_commit::{ApplyBatch, BatchResult, Claim, GroupCommit, Job};
 use super::rows::{
     DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, bind_definition,
     claims_from_rows, event_from_row, is_unique_violation, matching_webhooks,
@@ -126,7 +126,7 @@ impl ApplyBatch for SqliteBatches {
         if let Some(subs) = self.subscriptions.get() {
             let idle = jobs.iter().all(|job| match job {
                 Job::Event(event, _) => matching_webhooks(&subs, &event.name).is_empty(),
-                Job::Attempt(..) => false,
+                Job::Attempt(..) | Job::Claim(..) => false,
             });
             if idle {
                 return Ok(jobs.iter().map(|_| BatchResult::Queued(0)).collect());
@@ -191,6 +191,11 @@ async fn apply_jobs(
     }
     for chunk in queued.chunks(EVENTS_PER_INSERT) {
         insert_events(&mut tx, chunk).await?;
+    }
+    for (job, slot) in jobs.iter().zip(results.iter_mut()) {
+        if let Job::Claim(c, _) = job {
+            *slot = Some(BatchResult::Claimed(claim(&mut tx, c.at(now)).await?));
+        }
     }
     tx.commit().await?;
     Ok(results
@@ -269,7 +274,7 @@ async fn apply_successes(
         .iter()
         .filter_map(|&i| match &jobs[i] {
             Job::Attempt(a, _, _) => Some((i, states[&a.webhook_id])),
-            Job::Event(..) => None,
+            Job::Event(..) | Job::Claim(..) => None,
         })
         .collect())
 }
@@ -428,14 +433,15 @@ async fn apply_attempt(
 
 /// Leases due deliveries webhook by webhook, each through the `(webhook_id, status,
 /// next_attempt_at)` index, so a claim costs what it returns, not the size of the backlog.
-async fn claim(
-    conn: &mut SqliteConnection,
-    now: Millis,
-    lease_until: Millis,
-    limit: usize,
-    per_webhook: usize,
-) -> StoreResult<Vec<ClaimedDelivery>> {
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+/// Runs inside the group-commit transaction.
+async fn claim(conn: &mut SqliteConnection, c: Claim) -> StoreResult<Vec<ClaimedDelivery>> {
+    let Claim {
+        now,
+        lease_until,
+        limit,
+        per_webhook,
+    } = c;
+    let tx = conn;
     let ready = sqlx::query(
         "SELECT w.id AS webhook_id, (SELECT COUNT(*) FROM deliveries l \
            WHERE l.webhook_id = w.id AND l.status = $1 AND l.locked_until > $2) AS leased \
@@ -475,9 +481,7 @@ async fn claim(
             break;
         }
     }
-    let out = load_claims(&mut tx, &claimed).await?;
-    tx.commit().await?;
-    Ok(out)
+    load_claims(tx, &claimed).await
 }
 
 /// The events of claimed delivery rows.
@@ -761,9 +765,14 @@ impl Store for SqliteStore {
         limit: usize,
         per_webhook: usize,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        on_writer!(self.write, false, |conn| {
-            claim(conn, now, lease_until, limit, per_webhook).await
-        })
+        self.commits
+            .claim(Claim {
+                now,
+                lease_until,
+                limit,
+                per_webhook,
+            })
+            .await
     }
 
     async fn record_attempt(
