@@ -117,7 +117,10 @@ impl Dispatcher {
                 next_sweep = tokio::time::Instant::now() + Duration::from_secs(60);
             }
             let free = self.in_flight.available_permits().min(CLAIM_BATCH);
-            let mut claimed_any = false;
+            // A claim that got all it asked for may leave more due work behind; one that got
+            // less found nothing else claimable (none due, or every webhook at its cap), and
+            // claiming again before something changes would be a wasted transaction.
+            let mut claimed_all = false;
             if free > 0 {
                 let now = now_millis();
                 match shared
@@ -131,7 +134,7 @@ impl Dispatcher {
                     .await
                 {
                     Ok(claims) => {
-                        claimed_any = !claims.is_empty();
+                        claimed_all = !claims.is_empty() && claims.len() == free;
                         let webhooks = self.webhooks_of(&claims).await;
                         for claim in claims {
                             let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
@@ -150,7 +153,7 @@ impl Dispatcher {
                     Err(e) => tracing::error!(error = %e, "claiming deliveries failed"),
                 }
             }
-            if claimed_any && self.in_flight.available_permits() > 0 {
+            if claimed_all && self.in_flight.available_permits() > 0 {
                 continue; // more may be due right now
             }
             tokio::select! {

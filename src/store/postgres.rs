@@ -234,12 +234,18 @@ async fn apply_jobs(
         results[i] = Some(BatchResult::State(state));
         state_events.extend(event);
     }
-    let rows = sqlx::query("SELECT id, events FROM webhooks WHERE state IN ($1, $2)")
-        .bind(WebhookState::Active as i64)
-        .bind(WebhookState::TooManyErrors as i64)
-        .fetch_all(&mut *tx)
-        .await?;
-    let subscriptions = subscriptions_from_rows(&rows)?;
+    let has_events =
+        !state_events.is_empty() || jobs.iter().any(|job| matches!(job, Job::Event(..)));
+    let subscriptions = if has_events {
+        let rows = sqlx::query("SELECT id, events FROM webhooks WHERE state IN ($1, $2)")
+            .bind(WebhookState::Active as i64)
+            .bind(WebhookState::TooManyErrors as i64)
+            .fetch_all(&mut *tx)
+            .await?;
+        subscriptions_from_rows(&rows)?
+    } else {
+        Vec::new() // a batch of outcomes and claims: no event to route
+    };
     let mut queued_events = Vec::new();
     let mut targets = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
