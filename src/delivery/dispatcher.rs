@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
@@ -64,6 +65,8 @@ fn millis(d: Duration) -> Millis {
 /// What every cycle task shares.
 struct Shared {
     store: Arc<dyn Store>,
+    /// Lets a cycle wake the dispatcher as soon as its last outcome is queued.
+    wakeup: Wakeup,
     sender: Sender,
     settings: DeliverySettings,
     shutdown: CancellationToken,
@@ -87,6 +90,7 @@ impl Dispatcher {
         Dispatcher {
             shared: Arc::new(Shared {
                 store,
+                wakeup: wakeup.clone(),
                 sender,
                 settings,
                 shutdown,
@@ -288,11 +292,23 @@ async fn run_cycle(
             report: (!result.success).then_some(result.report),
             disposition,
         };
-        let state = match shared
+        let recording = shared
             .store
-            .record_attempt(record, settings.failures_to_disable)
-            .await
-        {
+            .record_attempt(record, settings.failures_to_disable);
+        tokio::pin!(recording);
+        // Poll once: that queues the outcome for the group-commit writer. When this cycle ends
+        // here, waking the dispatcher now lets its next claim join the same batch, right after
+        // this outcome frees the webhook's slot, instead of waiting for the commit and then
+        // for a batch of its own.
+        let queued = std::future::poll_fn(|cx| Poll::Ready(recording.as_mut().poll(cx))).await;
+        if pause.is_none() {
+            shared.wakeup.notify();
+        }
+        let recorded = match queued {
+            Poll::Ready(result) => result,
+            Poll::Pending => recording.await,
+        };
+        let state = match recorded {
             Ok(state) => state,
             Err(e) => {
                 // The lease expires and another cycle retries: at-least-once holds.

@@ -62,11 +62,15 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // The writer never checkpoints: an automatic checkpoint runs inside the commit that
+        // crosses the WAL threshold and stalls every SignalEvent queued behind it (p99 of
+        // SignalEvent went from ~10 ms to ~55 ms). A background connection checkpoints instead.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
         migrator().run(&write).await?;
+        spawn_checkpointer(options.clone()).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -83,6 +87,29 @@ impl SqliteStore {
             subscriptions,
         })
     }
+}
+
+/// How often the background connection copies the WAL back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Checkpoints the WAL from its own connection, beside the writer: a PASSIVE checkpoint takes
+/// no write lock, so commits go on while it copies pages and syncs the database file.
+async fn spawn_checkpointer(options: SqliteConnectOptions) -> StoreResult<()> {
+    let mut conn = sqlx::ConnectOptions::connect(&options).await?;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&mut conn)
+                .await
+            {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Runs `work` on the write connection. Unless `durable`, its commit skips the fsync
