@@ -360,7 +360,14 @@ async fn apply_attempt(
         .fetch_optional(&mut *conn)
         .await?
     };
-    let settle = |status: i64, due: Option<Millis>| {
+    // The delivery's fate: (status, when due again); a retry within the cycle keeps its lease.
+    let settled = match a.disposition {
+        Disposition::Delivered => Some((DELIVERED, None)),
+        Disposition::Requeue { due } => Some((PENDING, Some(due))),
+        Disposition::Dead => Some((DEAD, None)),
+        Disposition::KeepLease => None,
+    };
+    if let Some((status, due)) = settled {
         sqlx::query(
             "UPDATE deliveries SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
              locked_until = 0, locked_by = NULL WHERE id = $3",
@@ -368,13 +375,9 @@ async fn apply_attempt(
         .bind(status)
         .bind(due)
         .bind(a.delivery_id)
-    };
-    match a.disposition {
-        Disposition::Delivered => settle(DELIVERED, None).execute(&mut *conn).await?,
-        Disposition::Requeue { due } => settle(PENDING, Some(due)).execute(&mut *conn).await?,
-        Disposition::Dead => settle(DEAD, None).execute(&mut *conn).await?,
-        Disposition::KeepLease => Default::default(),
-    };
+        .execute(&mut *conn)
+        .await?;
+    }
     let Some(row) = row else {
         return Ok((WebhookState::Unknown, None)); // deleted meanwhile
     };
