@@ -876,6 +876,19 @@ async fn api_node_and_delivery_node_split_the_work() {
         .await
         .expect("GET /health");
     assert_eq!(health.status(), 200, "/health on the --no-api node");
+    let soap = deliverer
+        .post_soap(
+            "/Remote/Services88/Webhook.svc",
+            SOAP11,
+            &format!("{NS88}/Webhook/GetAllWebhooks"),
+            envelope(SOAP11, NS88, "", "<tns:GetAllWebhooks/>"),
+        )
+        .await;
+    assert_eq!(
+        soap.status, 404,
+        "the --no-api node serves no SOAP: {}",
+        soap.body
+    );
     let first: HashSet<u64> = [1].into();
     let requests = wait_for_pks(&receiver, &first, Duration::from_secs(10)).await;
     assert_all_delivered(&first, &requests, Duration::from_secs(10));
