@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use support::receiver::{Answer, Receiver, Request};
+use support::signal::{Signal, signal_event};
 use support::*;
 
 const SKIP: &str = "skipped: set HOOKWIRE_TEST_DATABASE_URL to run the PostgreSQL cluster tests";
@@ -42,28 +43,8 @@ fn postgres_configured() -> bool {
     true
 }
 
-/// Fails with a clear message when `hookwire serve` lacks one of `args`' flags (the server
-/// would otherwise just exit before listening).
-fn require_serve_flags(args: &[&str]) {
-    let (ok, out, err) = cli(&["serve", "--help"]);
-    assert!(ok, "hookwire serve --help failed: {err}");
-    let tokens: HashSet<&str> = out
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '=' || c == '[' || c == ']')
-        .collect();
-    let missing: Vec<&str> = args
-        .iter()
-        .copied()
-        .filter(|a| a.starts_with("--") && !tokens.contains(a))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "`hookwire serve` has no {missing:?}; its help:\n{out}"
-    );
-}
-
 /// `n` nodes on one fresh database, started one after the other (the first creates it).
 fn start_cluster(n: usize, args: &[&str]) -> Vec<TestServer> {
-    require_serve_flags(args);
     let first = TestServer::start(args);
     let mut nodes = Vec::with_capacity(n);
     for _ in 1..n {
@@ -126,62 +107,6 @@ fn number(reply: &Reply, member: &str) -> i64 {
         .unwrap_or_else(|| panic!("no number {member} in GetWebhook's reply: {}", reply.body))
 }
 
-/// What became of one SignalEvent call.
-enum Signal {
-    /// HTTP 200 with `Succeeded` true: the event is stored.
-    Accepted,
-    /// A complete answer that is not a success.
-    Refused(String),
-    /// No complete answer (the node died): the event may or may not be stored.
-    Lost(String),
-}
-
-impl std::fmt::Debug for Signal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Signal::Accepted => write!(f, "accepted"),
-            Signal::Refused(why) => write!(f, "refused: {why}"),
-            Signal::Lost(why) => write!(f, "no answer: {why}"),
-        }
-    }
-}
-
-async fn signal_event(http: &reqwest::Client, endpoint: &str, ticket: &str, pk: u32) -> Signal {
-    let header = format!("<tns:Credentials><tns:Ticket>{ticket}</tns:Ticket></tns:Credentials>");
-    let body = format!(
-        "<tns:SignalEvent><tns:EventName>{EVENT}</tns:EventName><tns:PrimaryKey>{pk}</tns:PrimaryKey>\
-         <tns:Data><tns:StringObjectKeyValuePair><tns:Key>name</tns:Key>\
-         <tns:Value xsi:type=\"xsd:string\">pk-{pk}</tns:Value></tns:StringObjectKeyValuePair></tns:Data>\
-         </tns:SignalEvent>"
-    );
-    let sent = http
-        .post(endpoint)
-        .header("Content-Type", "text/xml; charset=utf-8")
-        .header("SOAPAction", format!("\"{NS88}/Webhook/SignalEvent\""))
-        .body(envelope(SOAP11, NS88, &header, &body))
-        .send()
-        .await;
-    let response = match sent {
-        Ok(r) => r,
-        Err(e) => return Signal::Lost(format!("send: {e}")),
-    };
-    let status = response.status().as_u16();
-    let text = match response.text().await {
-        Ok(t) => t,
-        Err(e) => return Signal::Lost(format!("HTTP {status}, body: {e}")),
-    };
-    let succeeded = roxmltree::Document::parse(&text).ok().and_then(|doc| {
-        doc.descendants()
-            .find(|n| n.is_element() && n.tag_name().name() == "Succeeded")
-            .map(|n| n.text() == Some("true"))
-    });
-    if status == 200 && succeeded == Some(true) {
-        Signal::Accepted
-    } else {
-        Signal::Refused(format!("HTTP {status}: {text}"))
-    }
-}
-
 /// Where SignalEvent calls go: one node's Webhook.svc and a ticket issued by that node.
 #[derive(Clone)]
 struct Endpoint {
@@ -240,7 +165,7 @@ fn spawn_signalling(
                         .collect();
                     let node = live[pk as usize % live.len()];
                     let to = &endpoints[node];
-                    let outcome = signal_event(&http, &to.url, &to.ticket, pk).await;
+                    let outcome = signal_event(&http, &to.url, &to.ticket, EVENT, pk).await;
                     if matches!(outcome, Signal::Accepted) {
                         accepted.fetch_add(1, Ordering::SeqCst);
                     }
@@ -835,8 +760,6 @@ async fn api_node_and_delivery_node_split_the_work() {
     let receiver = Receiver::start().await;
     let api_args = with_loopback(&["--no-dispatcher"]);
     let delivery_args = with_loopback(&["--no-api"]);
-    require_serve_flags(&api_args);
-    require_serve_flags(&delivery_args);
     let api = TestServer::start(&api_args);
     let endpoint = Endpoint {
         url: api.url("/Remote/Services88/Webhook.svc"),
@@ -854,7 +777,7 @@ async fn api_node_and_delivery_node_split_the_work() {
     let signal = |pk: u32| {
         let (http, endpoint) = (http.clone(), endpoint.clone());
         async move {
-            match signal_event(&http, &endpoint.url, &endpoint.ticket, pk).await {
+            match signal_event(&http, &endpoint.url, &endpoint.ticket, EVENT, pk).await {
                 Signal::Accepted => {}
                 other => panic!("SignalEvent {pk} on the API-only node: {other:?}"),
             }

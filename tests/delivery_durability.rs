@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use support::receiver::{Answer, Receiver, Request, superoffice_signature};
+use support::signal::{Signal, signal_event};
 use support::*;
 
 /// Upper bound of every wait; a healthy run is far quicker.
@@ -102,53 +103,6 @@ async fn webhook_status(
         });
     let last_error = got.text("LastError").unwrap_or_default();
     (state, errors, last_error, got.body)
-}
-
-/// What became of one SignalEvent call.
-#[derive(Debug)]
-enum Signal {
-    /// HTTP 200 with `Succeeded` true: the event is stored.
-    Accepted,
-    /// A complete answer that is not a success.
-    Refused(String),
-    /// No complete answer (the server died): the event may or may not be stored.
-    Lost(String),
-}
-
-async fn signal_event(http: &reqwest::Client, endpoint: &str, ticket: &str, pk: u32) -> Signal {
-    let header = format!("<tns:Credentials><tns:Ticket>{ticket}</tns:Ticket></tns:Credentials>");
-    let body = format!(
-        "<tns:SignalEvent><tns:EventName>{EVENT}</tns:EventName><tns:PrimaryKey>{pk}</tns:PrimaryKey>\
-         <tns:Data><tns:StringObjectKeyValuePair><tns:Key>name</tns:Key>\
-         <tns:Value xsi:type=\"xsd:string\">pk-{pk}</tns:Value></tns:StringObjectKeyValuePair></tns:Data>\
-         </tns:SignalEvent>"
-    );
-    let sent = http
-        .post(endpoint)
-        .header("Content-Type", "text/xml; charset=utf-8")
-        .header("SOAPAction", format!("\"{NS88}/Webhook/SignalEvent\""))
-        .body(envelope(SOAP11, NS88, &header, &body))
-        .send()
-        .await;
-    let response = match sent {
-        Ok(r) => r,
-        Err(e) => return Signal::Lost(format!("send: {e}")),
-    };
-    let status = response.status().as_u16();
-    let text = match response.text().await {
-        Ok(t) => t,
-        Err(e) => return Signal::Lost(format!("HTTP {status}, body: {e}")),
-    };
-    let succeeded = roxmltree::Document::parse(&text).ok().and_then(|doc| {
-        doc.descendants()
-            .find(|n| n.is_element() && n.tag_name().name() == "Succeeded")
-            .map(|n| n.text() == Some("true"))
-    });
-    if status == 200 && succeeded == Some(true) {
-        Signal::Accepted
-    } else {
-        Signal::Refused(format!("HTTP {status}: {text}"))
-    }
 }
 
 fn http_client() -> reqwest::Client {
@@ -315,7 +269,7 @@ async fn sigkill_mid_burst_loses_no_accepted_event() {
                 if pk as usize > TOTAL {
                     break;
                 }
-                let outcome = signal_event(&http, &endpoint, &ticket, pk).await;
+                let outcome = signal_event(&http, &endpoint, &ticket, EVENT, pk).await;
                 let stop = !matches!(outcome, Signal::Accepted);
                 if !stop {
                     accepted_so_far.fetch_add(1, Ordering::SeqCst);
@@ -384,7 +338,7 @@ async fn sigkill_mid_burst_loses_no_accepted_event() {
             loop {
                 let i = cursor.fetch_add(1, Ordering::SeqCst);
                 let Some(&pk) = rest.get(i) else { break };
-                match signal_event(&http, &endpoint, &ticket, pk).await {
+                match signal_event(&http, &endpoint, &ticket, EVENT, pk).await {
                     Signal::Accepted => done.push(pk),
                     other => panic!("SignalEvent {pk} after the restart: {other:?}"),
                 }
@@ -522,7 +476,7 @@ async fn outage_disables_webhook_parks_and_resumes_on_reactivation() {
     let http = http_client();
     let endpoint = server.url("/Remote/Services88/Webhook.svc");
     for pk in 1..=EVENTS {
-        match signal_event(&http, &endpoint, &ticket, pk).await {
+        match signal_event(&http, &endpoint, &ticket, EVENT, pk).await {
             Signal::Accepted => {}
             other => panic!("SignalEvent {pk}: {other:?}"),
         }

@@ -149,16 +149,6 @@ struct SqliteBatches {
 #[async_trait]
 impl ApplyBatch for SqliteBatches {
     async fn apply(&self, jobs: &[Job]) -> StoreResult<Vec<BatchResult>> {
-        // Events nobody subscribes to need no transaction at all.
-        if let Some(subs) = self.subscriptions.get() {
-            let idle = jobs.iter().all(|job| match job {
-                Job::Event(event, _) => matching_webhooks(&subs, &event.name).is_empty(),
-                Job::Attempt(..) | Job::Claim(..) => false,
-            });
-            if idle {
-                return Ok(jobs.iter().map(|_| BatchResult::Queued(0)).collect());
-            }
-        }
         let durable = jobs.iter().any(|j| matches!(j, Job::Event(..)));
         on_writer!(self.write, durable, |conn| {
             apply_jobs(conn, jobs, &self.subscriptions).await

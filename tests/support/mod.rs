@@ -541,3 +541,4 @@ impl Reply {
 }
 
 pub mod receiver;
+pub mod signal;
