@@ -201,7 +201,8 @@ async fn application_tokens_own_their_webhooks() {
         .ok();
     assert_eq!(listed.texts("WebhookId"), vec![id.clone()]);
 
-    let (ty, msg) = server
+    // On-site, an unregistered token is no token: the caller sees every webhook.
+    let seen = server
         .call_with_token(
             NS88,
             SOAP11,
@@ -211,9 +212,8 @@ async fn application_tokens_own_their_webhooks() {
             &id_xml,
         )
         .await
-        .exception();
-    assert_eq!(ty, "SoSecurityException");
-    assert!(msg.contains("not registered"), "{msg}");
+        .ok();
+    assert_eq!(seen.response_fields(), saved.response_fields());
 
     // Unchanged, as an on-site (token-less) caller sees it.
     let got = server
@@ -234,6 +234,19 @@ async fn online_mode_requires_an_application_token() {
         .exception();
     assert_eq!(ty, "SoSecurityException");
     assert!(msg.contains("application token is required"), "{msg}");
+    let (ty, msg) = server
+        .call_with_token(
+            NS88,
+            SOAP11,
+            &ticket,
+            Some("no-such-token"),
+            "GetAllWebhooks",
+            "",
+        )
+        .await
+        .exception();
+    assert_eq!(ty, "SoSecurityException");
+    assert!(msg.contains("not registered"), "{msg}");
     server
         .call_with_token(
             NS88,

@@ -216,15 +216,19 @@ impl Auth {
         })
     }
 
-    /// Resolves an application token; empty means none (DESIGN §4).
+    /// Resolves an application token (docs/SOAP.md, "Application tokens"). Empty means none.
+    /// On-site (the default) no token is checked: a registered one scopes what it owns, an
+    /// unregistered one is treated as none, as NetServer's on-site installations ignore tokens.
+    /// Online mode requires a registered one.
     pub async fn app(&self, token: Option<&str>) -> Result<Option<AppRecord>, AuthError> {
-        match token.map(str::trim).filter(|t| !t.is_empty()) {
-            None if self.require_app_token => Err(AuthError::MissingAppToken),
-            None => Ok(None),
-            Some(t) => match self.store.app_by_token_hash(&sha256_hex(t)).await? {
-                Some(app) => Ok(Some(app)),
-                None => Err(AuthError::UnknownAppToken),
-            },
+        let app = match token.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) => self.store.app_by_token_hash(&sha256_hex(t)).await?,
+            None if self.require_app_token => return Err(AuthError::MissingAppToken),
+            None => None,
+        };
+        match app {
+            None if self.require_app_token => Err(AuthError::UnknownAppToken),
+            app => Ok(app),
         }
     }
 

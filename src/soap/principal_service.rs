@@ -41,9 +41,9 @@ pub async fn execute(
         user_name,
         password,
     } = request.call;
-    // The login call may carry an empty ticket and token: they are ignored (DESIGN §4),
-    // but a non-empty unknown application token is refused like everywhere else.
-    // Online mode asks for the token on agent calls, not at login.
+    // The login call may carry an empty ticket and token: they are ignored (docs/SOAP.md).
+    // An unknown token is refused only where tokens are checked (online mode); online mode
+    // asks for the token on agent calls, not at login.
     let checked = match request.headers.app_token.as_deref() {
         Some(token) => agent.auth().app(Some(token)).await.map(|_| ()),
         None => Ok(()),
