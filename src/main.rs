@@ -164,16 +164,17 @@ async fn run(command: Command) -> Result<(), String> {
                 .dead_letters(webhook, limit)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("delivery\twebhook\tevent_id\tevent\tattempts\tcreated");
+            println!("delivery\twebhook\tevent_id\tevent\tattempts\tcreated\treason");
             for d in dead {
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     d.delivery_id,
                     d.webhook_id,
                     d.event_id,
                     d.event_name,
                     d.attempts,
-                    hookwire::delivery::payload::timestamp(d.created_at)
+                    hookwire::delivery::payload::timestamp(d.created_at),
+                    d.reason.as_deref().unwrap_or("retention window ended")
                 );
             }
             Ok(())

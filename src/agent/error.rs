@@ -19,6 +19,11 @@ pub enum AgentError {
     /// The caller may not touch this webhook.
     #[error("{0}")]
     Forbidden(String),
+    /// The webhook's stored row cannot be decoded: an error on that webhook alone.
+    #[error(
+        "Webhook {0} cannot be read ({1}); delete it (DeleteWebhook still works) and register it again"
+    )]
+    Unreadable(i32, String),
     /// The store failed: not the client's fault.
     #[error("internal error: {0}")]
     Store(#[from] StoreError),
@@ -28,7 +33,9 @@ impl AgentError {
     /// The `ExceptionType` NetServer clients see (a .NET-style exception name).
     pub fn exception_type(&self) -> &'static str {
         match self {
-            AgentError::Auth(AuthError::Store(_)) | AgentError::Store(_) => "SoServerException",
+            AgentError::Auth(AuthError::Store(_))
+            | AgentError::Store(_)
+            | AgentError::Unreadable(..) => "SoServerException",
             AgentError::Auth(
                 AuthError::MissingTicket | AuthError::UnknownTicket | AuthError::ExpiredTicket,
             ) => "SoSessionException",

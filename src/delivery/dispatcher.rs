@@ -17,7 +17,7 @@ use super::payload::{self, PayloadContext};
 use super::retry::{NextAttempt, RetryPolicy};
 use super::sender::{AttemptResult, Outgoing, Sender};
 use crate::domain::{Millis, WebhookRecord, WebhookState, now_millis};
-use crate::store::{AttemptRecord, ClaimedDelivery, Disposition, Store};
+use crate::store::{AttemptRecord, ClaimedDelivery, Disposition, Store, StoreError};
 
 /// Most deliveries claimed in one query.
 const CLAIM_BATCH: usize = 256;
@@ -145,9 +145,23 @@ impl Dispatcher {
                                 break; // cannot happen: `free` permits were available
                             };
                             let delivery_id = claim.id;
-                            let Some(webhook) = webhooks.get(&claim.webhook_id).cloned() else {
-                                let _ = shared.store.release_leases(&[delivery_id]).await;
-                                continue;
+                            let webhook = match webhooks.get(&claim.webhook_id) {
+                                Some(Ok(webhook)) => webhook.clone(),
+                                Some(Err(why)) => {
+                                    // Its webhook cannot be read: set the delivery aside rather
+                                    // than claim it again and again.
+                                    let reason = format!("webhook {}: {why}", claim.webhook_id);
+                                    if let Err(e) =
+                                        shared.store.set_aside(&[(delivery_id, reason)]).await
+                                    {
+                                        tracing::error!(error = %e, delivery_id, "setting a delivery aside failed");
+                                    }
+                                    continue;
+                                }
+                                None => {
+                                    let _ = shared.store.release_leases(&[delivery_id]).await;
+                                    continue;
+                                }
                             };
                             let handle =
                                 cycles.spawn(run_cycle(shared.clone(), claim, webhook, permit));
@@ -185,7 +199,12 @@ impl Dispatcher {
         tracing::info!(released = unfinished.len(), "dispatcher stopped");
     }
 
-    async fn webhooks_of(&self, claims: &[ClaimedDelivery]) -> HashMap<i32, Arc<WebhookRecord>> {
+    /// The webhooks of `claims`: absent when deleted or not loadable now (the lease is given
+    /// back), an error when its stored row cannot be decoded (the delivery is set aside).
+    async fn webhooks_of(
+        &self,
+        claims: &[ClaimedDelivery],
+    ) -> HashMap<i32, Result<Arc<WebhookRecord>, String>> {
         let mut out = HashMap::new();
         for claim in claims {
             if out.contains_key(&claim.webhook_id) {
@@ -193,9 +212,12 @@ impl Dispatcher {
             }
             match self.shared.store.webhook(claim.webhook_id).await {
                 Ok(Some(w)) => {
-                    out.insert(w.id, Arc::new(w));
+                    out.insert(w.id, Ok(Arc::new(w)));
                 }
                 Ok(None) => {}
+                Err(e @ StoreError::Corrupt(_)) => {
+                    out.insert(claim.webhook_id, Err(e.to_string()));
+                }
                 Err(e) => {
                     tracing::error!(error = %e, webhook_id = claim.webhook_id, "loading webhook failed")
                 }

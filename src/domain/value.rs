@@ -15,13 +15,37 @@ pub enum TypedValue {
     Int(i32),
     Short(i16),
     Long(i64),
-    Double(f64),
-    Float(f32),
+    Double(#[serde(deserialize_with = "legacy_non_finite")] f64),
+    Float(#[serde(deserialize_with = "legacy_non_finite")] f32),
     Decimal(String),
     Boolean(bool),
     DateTime(String),
     /// A JSON array or object given through REST; SOAP sees its JSON text as a string.
     Json(serde_json::Value),
+}
+
+/// Reads a stored number; `null` (how versions before 0.1 stored NaN and infinities, which JSON
+/// cannot carry) reads as NaN, so such rows still decode and deliver the `null` they always
+/// meant. New values are checked by [`TypedValue::unsendable`] and are always finite.
+fn legacy_non_finite<'de, D, F>(deserializer: D) -> Result<F, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    F: Deserialize<'de> + num_nan::Nan,
+{
+    Ok(Option::<F>::deserialize(deserializer)?.unwrap_or(F::NAN))
+}
+
+mod num_nan {
+    /// The NaN of a float type.
+    pub trait Nan {
+        const NAN: Self;
+    }
+    impl Nan for f64 {
+        const NAN: f64 = f64::NAN;
+    }
+    impl Nan for f32 {
+        const NAN: f32 = f32::NAN;
+    }
 }
 
 /// Why a lexical value does not fit its declared type.
@@ -74,6 +98,29 @@ impl TypedValue {
         })
     }
 
+    /// Why this value cannot be stored and sent, if it cannot: receivers get JSON, which has no
+    /// NaN or infinity, and SOAP readers get XML, which cannot carry most control characters.
+    /// Every value that passes reads back equal through SOAP, REST and the delivered payload.
+    pub fn unsendable(&self) -> Option<String> {
+        match self {
+            TypedValue::Double(f) if !f.is_finite() => Some(format!(
+                "xsd:double '{}' is out of range: only finite numbers within \u{b1}{:e} can be sent (JSON has no NaN or infinity)",
+                self.lexical(),
+                f64::MAX
+            )),
+            TypedValue::Float(f) if !f.is_finite() => Some(format!(
+                "xsd:float '{}' is out of range: only finite numbers within \u{b1}{:e} can be sent (JSON has no NaN or infinity)",
+                self.lexical(),
+                f32::MAX
+            )),
+            TypedValue::String(s) | TypedValue::Decimal(s) | TypedValue::DateTime(s) => {
+                xml_unsafe_char(s)
+            }
+            TypedValue::Json(v) => xml_unsafe_char(&v.to_string()),
+            _ => None,
+        }
+    }
+
     /// A plain JSON value as REST clients send it: integers that fit stay `int`, larger ones
     /// `long`, other numbers `double`.
     pub fn from_json(value: &serde_json::Value) -> TypedValue {
@@ -117,6 +164,8 @@ impl TypedValue {
             TypedValue::Short(n) => n.to_string(),
             TypedValue::Long(n) => n.to_string(),
             TypedValue::Double(f) => format_xsd_float(*f),
+            // f32's own shortest form, so that the text parses back to the same f32.
+            TypedValue::Float(f) if f.is_finite() => f.to_string(),
             TypedValue::Float(f) => format_xsd_float(f64::from(*f)),
             TypedValue::Boolean(b) => b.to_string(),
             TypedValue::Json(v) => v.to_string(),
@@ -133,9 +182,14 @@ impl TypedValue {
             TypedValue::Short(n) => J::from(*n),
             TypedValue::Long(n) => J::from(*n),
             TypedValue::Double(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-            TypedValue::Float(f) => {
-                serde_json::Number::from_f64(f64::from(*f)).map_or(J::Null, J::Number)
-            }
+            // The f32's shortest decimal form, as .NET writes a float (0.1f is 0.1, not
+            // 0.10000000149011612).
+            TypedValue::Float(f) => f
+                .to_string()
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or(J::Null, J::Number),
             TypedValue::Decimal(s) => s
                 .parse::<f64>()
                 .ok()
@@ -145,6 +199,38 @@ impl TypedValue {
             TypedValue::Json(v) => v.clone(),
         }
     }
+}
+
+/// Checks the keys and values of a dictionary (SignalEvent `Data`, webhook `Properties`),
+/// naming the first key whose key or value cannot be stored and sent.
+pub fn check_dictionary(what: &str, entries: &[(String, TypedValue)]) -> Result<(), String> {
+    for (key, value) in entries {
+        if let Some(problem) = xml_unsafe_char(key) {
+            return Err(format!(
+                "{what}: the key '{}' {problem}",
+                key.escape_debug()
+            ));
+        }
+        if let Some(problem) = value.unsendable() {
+            return Err(format!("{what}: the value of '{key}': {problem}"));
+        }
+    }
+    Ok(())
+}
+
+/// Why `text` cannot be written in XML 1.0, if it cannot (control characters other than tab,
+/// CR and LF; U+FFFE and U+FFFF): a SOAP reader could never read it back.
+pub fn xml_unsafe_char(text: &str) -> Option<String> {
+    text.chars()
+        .find(|&c| {
+            (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{fffe}' || c == '\u{ffff}'
+        })
+        .map(|c| {
+            format!(
+                "contains U+{:04X}, a character XML cannot carry",
+                u32::from(c)
+            )
+        })
 }
 
 fn parse_xsd_float(t: &str) -> Option<f64> {
@@ -214,6 +300,26 @@ mod tests {
         assert!(TypedValue::parse_xsd("decimal", "1.2.3").is_err());
         assert!(TypedValue::parse_xsd("double", "infinity").is_err());
         assert!(TypedValue::parse_xsd("dateTime", "yesterday").is_err());
+    }
+
+    #[test]
+    fn non_finite_numbers_are_refused_and_legacy_rows_still_decode() {
+        for (t, v) in [
+            ("double", "1e400"),
+            ("double", "NaN"),
+            ("double", "INF"),
+            ("double", "-INF"),
+            ("float", "3.5e38"),
+        ] {
+            let value = TypedValue::parse_xsd(t, v).unwrap();
+            let why = value.unsendable().expect("refused");
+            assert!(why.contains("out of range"), "{why}");
+        }
+        let legacy: TypedValue = serde_json::from_str(r#"{"t":"double","v":null}"#).unwrap();
+        assert!(matches!(legacy, TypedValue::Double(f) if f.is_nan()));
+        assert_eq!(legacy.to_json(), serde_json::Value::Null);
+        let err = check_dictionary("Data", &[("amount".into(), legacy)]).unwrap_err();
+        assert!(err.contains("'amount'"), "{err}");
     }
 
     #[test]

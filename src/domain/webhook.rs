@@ -197,6 +197,7 @@ impl WebhookSpec {
         if properties.iter().any(|(k, _)| k.trim().is_empty()) {
             return Err("Properties: a key is empty".into());
         }
+        crate::domain::check_dictionary("Properties", &properties)?;
         Ok(WebhookSpec {
             name,
             events,

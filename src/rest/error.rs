@@ -36,9 +36,9 @@ impl IntoResponse for ApiError {
         let (status, error_type, message) = match self {
             ApiError::Agent(e) => {
                 let status = match &e {
-                    AgentError::Auth(AuthError::Store(_)) | AgentError::Store(_) => {
-                        StatusCode::INTERNAL_SERVER_ERROR
-                    }
+                    AgentError::Auth(AuthError::Store(_))
+                    | AgentError::Store(_)
+                    | AgentError::Unreadable(..) => StatusCode::INTERNAL_SERVER_ERROR,
                     AgentError::Auth(_) => StatusCode::UNAUTHORIZED,
                     AgentError::Forbidden(_) => StatusCode::FORBIDDEN,
                     AgentError::NotFound(_) => StatusCode::NOT_FOUND,

@@ -99,6 +99,9 @@ pub struct DeadLetter {
     pub event_name: String,
     pub attempts: i64,
     pub created_at: Millis,
+    /// Why it was set aside, when not for outliving the retention window (its stored data
+    /// could not be read, say).
+    pub reason: Option<String>,
 }
 
 /// Queue counts, for `/metrics` and for tests that check what survived a restart.
@@ -167,6 +170,9 @@ pub trait Store: Send + Sync + 'static {
         attempt: AttemptRecord,
         failures_to_disable: i32,
     ) -> StoreResult<WebhookState>;
+    /// Moves deliveries that cannot be sent (their stored data cannot be read) to the
+    /// dead-letter list, each with its reason, so they stop nothing else.
+    async fn set_aside(&self, deliveries: &[(i64, String)]) -> StoreResult<()>;
     /// Gives leased deliveries back to the queue (clean shutdown).
     async fn release_leases(&self, ids: &[i64]) -> StoreResult<()>;
     /// Moves deliveries created before `cutoff` that never succeeded to the dead-letter list

@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 use super::group_commit::{ApplyBatch, BatchResult, Claim, GroupCommit, Job};
 use super::rows::{
     DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, bind_definition,
-    claims_from_rows, event_from_row, is_unique_violation, matching_webhooks,
+    decode_claims, is_unique_violation, matching_webhooks, readable_webhooks,
     subscriptions_from_rows, to_json, user_from_row, webhook_from_row,
 };
 use super::{
@@ -49,13 +49,22 @@ const SWEEP_LOCK_SPACE: i32 = 0x6878;
 const POOL_SIZE: u32 = 16;
 
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "init".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/postgres/0001_init.sql").into_sql_str(),
-        false,
-    )])
+    Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "init".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/postgres/0001_init.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            3,
+            "dead_reason".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/postgres/0003_dead_reason.sql").into_sql_str(),
+            false,
+        ),
+    ])
 }
 
 /// The PostgreSQL implementation of [`Store`].
@@ -502,11 +511,25 @@ async fn load_claims(
         .bind(ids)
         .fetch_all(&mut *conn)
         .await?;
-    let mut by_row = HashMap::with_capacity(events.len());
-    for row in &events {
-        by_row.insert(row.long("id")?, event_from_row(row)?);
+    let decoded = decode_claims(claimed, &events)?;
+    set_aside(&mut *conn, &decoded.unreadable).await?;
+    Ok(decoded.claims)
+}
+
+/// Moves deliveries that cannot be sent to the dead-letter list, each with its reason.
+async fn set_aside(conn: &mut PgConnection, deliveries: &[(i64, String)]) -> StoreResult<()> {
+    for (id, reason) in deliveries {
+        sqlx::query(
+            "UPDATE deliveries SET status = $1, dead_reason = $2, locked_until = 0, locked_by = NULL \
+             WHERE id = $3",
+        )
+        .bind(DEAD)
+        .bind(reason)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     }
-    claims_from_rows(claimed, &by_row)
+    Ok(())
 }
 
 #[async_trait]
@@ -726,12 +749,10 @@ impl Store for PgStore {
 
     async fn webhooks(&self) -> StoreResult<Vec<WebhookRecord>> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(webhook_from_row)
-            .collect()
+            .await?;
+        Ok(readable_webhooks(&rows))
     }
 
     async fn record_event(&self, event: &Event) -> StoreResult<usize> {
@@ -785,6 +806,11 @@ impl Store for PgStore {
         self.commits
             .record_attempt(attempt, failures_to_disable)
             .await
+    }
+
+    async fn set_aside(&self, deliveries: &[(i64, String)]) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        set_aside(&mut conn, deliveries).await
     }
 
     async fn release_leases(&self, ids: &[i64]) -> StoreResult<()> {
@@ -851,7 +877,7 @@ impl Store for PgStore {
         limit: i64,
     ) -> StoreResult<Vec<DeadLetter>> {
         let rows = sqlx::query(
-            "SELECT d.id, d.webhook_id, e.event_id, e.name, d.attempts, d.created_at \
+            "SELECT d.id, d.webhook_id, e.event_id, e.name, d.attempts, d.created_at, d.dead_reason \
              FROM deliveries d JOIN events e ON e.id = d.event_row \
              WHERE d.status = $1 AND ($2::integer IS NULL OR d.webhook_id = $2) ORDER BY d.id LIMIT $3",
         )
@@ -869,6 +895,7 @@ impl Store for PgStore {
                     event_name: r.text("name")?,
                     attempts: r.long("attempts")?,
                     created_at: r.long("created_at")?,
+                    reason: r.opt_text("dead_reason")?,
                 })
             })
             .collect()
@@ -878,7 +905,7 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE deliveries SET status = $1, next_attempt_at = $2, created_at = $2, locked_until = 0, \
-             locked_by = NULL WHERE status = $3 AND ($4::integer IS NULL OR webhook_id = $4)",
+             locked_by = NULL, dead_reason = NULL WHERE status = $3 AND ($4::integer IS NULL OR webhook_id = $4)",
         )
         .bind(PENDING)
         .bind(now)

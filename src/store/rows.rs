@@ -128,36 +128,86 @@ pub(crate) fn event_from_row(row: &impl StoreRow) -> StoreResult<Event> {
     })
 }
 
-/// Joins claimed delivery rows (`id, webhook_id, attempts, event_row`) with their events,
-/// keyed by event row id.
-pub(crate) fn claims_from_rows(
+/// Claimed delivery rows (`id, webhook_id, attempts, event_row`) joined with their events,
+/// keyed by event row id, each decoded on its own: a delivery whose event cannot be decoded is
+/// returned apart with the reason, to be set aside, so that one bad row never stops the rest.
+pub(crate) struct DecodedClaims {
+    pub claims: Vec<ClaimedDelivery>,
+    /// (delivery id, why it cannot be sent).
+    pub unreadable: Vec<(i64, String)>,
+}
+
+/// Decodes the events of claimed deliveries (`events` rows selected with [`EVENT_COLUMNS`])
+/// and joins them with the claimed rows.
+pub(crate) fn decode_claims(
     claimed: &[impl StoreRow],
-    events: &HashMap<i64, Event>,
-) -> StoreResult<Vec<ClaimedDelivery>> {
-    claimed
-        .iter()
-        .map(|row| {
-            let event_row = row.long("event_row")?;
-            let event = events.get(&event_row).ok_or_else(|| {
-                StoreError::Corrupt(format!("delivery without event {event_row}"))
-            })?;
-            Ok(ClaimedDelivery {
-                id: row.long("id")?,
+    events: &[impl StoreRow],
+) -> StoreResult<DecodedClaims> {
+    let mut by_row = HashMap::with_capacity(events.len());
+    for row in events {
+        by_row.insert(
+            row.long("id")?,
+            event_from_row(row).map_err(|e| e.to_string()),
+        );
+    }
+    let mut out = DecodedClaims {
+        claims: Vec::with_capacity(claimed.len()),
+        unreadable: Vec::new(),
+    };
+    for row in claimed {
+        let id = row.long("id")?;
+        let event_row = row.long("event_row")?;
+        match by_row.get(&event_row) {
+            Some(Ok(event)) => out.claims.push(ClaimedDelivery {
+                id,
                 webhook_id: row.int("webhook_id")?,
                 attempts_before: u32::try_from(row.long("attempts")? - 1).unwrap_or(0),
                 event: event.clone(),
-            })
+            }),
+            Some(Err(why)) => out
+                .unreadable
+                .push((id, format!("event row {event_row}: {why}"))),
+            None => out
+                .unreadable
+                .push((id, format!("its event row {event_row} is missing"))),
+        }
+    }
+    for (delivery_id, why) in &out.unreadable {
+        tracing::error!(delivery_id, reason = %why, "delivery set aside as a dead letter: its stored data cannot be read");
+    }
+    Ok(out)
+}
+
+/// Webhook rows decoded one by one: a row that cannot be decoded is logged and left out, so it
+/// cannot stop a listing of the others (reading it by id names the problem).
+pub(crate) fn readable_webhooks(rows: &[impl StoreRow]) -> Vec<WebhookRecord> {
+    rows.iter()
+        .filter_map(|row| match webhook_from_row(row) {
+            Ok(record) => Some(record),
+            Err(e) => {
+                tracing::error!(webhook_id = row.int("id").ok(), error = %e, "webhook left out: its stored row cannot be read");
+                None
+            }
         })
         .collect()
 }
 
-/// The `(webhook id, subscribed events)` rows of `SELECT id, events FROM webhooks`.
+/// The `(webhook id, subscribed events)` rows of `SELECT id, events FROM webhooks`. A row whose
+/// events cannot be decoded is logged and left out rather than failing every SignalEvent.
 pub(crate) fn subscriptions_from_rows(
     rows: &[impl StoreRow],
 ) -> StoreResult<Vec<(i32, Vec<String>)>> {
-    rows.iter()
-        .map(|row| Ok((row.int("id")?, row.json("events")?)))
-        .collect()
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = row.int("id")?;
+        match row.json("events") {
+            Ok(events) => out.push((id, events)),
+            Err(e) => {
+                tracing::error!(webhook_id = id, error = %e, "webhook takes no deliveries: its stored events cannot be read")
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The subscribers of `subscriptions` whose subscriptions match the event `name`.

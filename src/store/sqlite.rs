@@ -18,7 +18,7 @@ use sqlx::{Row, SqlSafeStr};
 use super::group_commit::{ApplyBatch, BatchResult, Claim, GroupCommit, Job};
 use super::rows::{
     DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, bind_definition,
-    claims_from_rows, event_from_row, is_unique_violation, matching_webhooks,
+    decode_claims, is_unique_violation, matching_webhooks, readable_webhooks,
     subscriptions_from_rows, to_json, user_from_row, webhook_from_row,
 };
 use super::subscriptions::SubscriptionCache;
@@ -43,13 +43,22 @@ pub struct SqliteStore {
 }
 
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "init".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/sqlite/0001_init.sql").into_sql_str(),
-        false,
-    )])
+    Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "init".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/sqlite/0001_init.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            3,
+            "dead_reason".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/sqlite/0003_dead_reason.sql").into_sql_str(),
+            false,
+        ),
+    ])
 }
 
 impl SqliteStore {
@@ -519,11 +528,24 @@ async fn load_claims(
         .bind(to_json(&event_rows))
         .fetch_all(&mut *conn)
         .await?;
-    let mut by_row = HashMap::with_capacity(events.len());
-    for row in &events {
-        by_row.insert(row.long("id")?, event_from_row(row)?);
+    let decoded = decode_claims(claimed, &events)?;
+    set_aside(&mut *conn, &decoded.unreadable).await?;
+    Ok(decoded.claims)
+}
+
+/// Moves deliveries that cannot be sent to the dead-letter list, each with its reason.
+async fn set_aside(conn: &mut SqliteConnection, deliveries: &[(i64, String)]) -> StoreResult<()> {
+    for (id, reason) in deliveries {
+        sqlx::query(
+            "UPDATE deliveries SET status = $1, dead_reason = $2, locked_until = 0 WHERE id = $3",
+        )
+        .bind(DEAD)
+        .bind(reason)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     }
-    claims_from_rows(claimed, &by_row)
+    Ok(())
 }
 
 #[async_trait]
@@ -741,12 +763,10 @@ impl Store for SqliteStore {
 
     async fn webhooks(&self) -> StoreResult<Vec<WebhookRecord>> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(webhook_from_row)
-            .collect()
+            .await?;
+        Ok(readable_webhooks(&rows))
     }
 
     async fn record_event(&self, event: &Event) -> StoreResult<usize> {
@@ -802,6 +822,11 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn set_aside(&self, deliveries: &[(i64, String)]) -> StoreResult<()> {
+        let mut conn = self.write.acquire().await?;
+        set_aside(&mut conn, deliveries).await
+    }
+
     async fn release_leases(&self, ids: &[i64]) -> StoreResult<()> {
         if ids.is_empty() {
             return Ok(());
@@ -845,7 +870,7 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<DeadLetter>> {
         let rows = sqlx::query(
-            "SELECT d.id, d.webhook_id, e.event_id, e.name, d.attempts, d.created_at \
+            "SELECT d.id, d.webhook_id, e.event_id, e.name, d.attempts, d.created_at, d.dead_reason \
              FROM deliveries d JOIN events e ON e.id = d.event_row \
              WHERE d.status = $1 AND ($2 IS NULL OR d.webhook_id = $2) ORDER BY d.id LIMIT $3",
         )
@@ -863,6 +888,7 @@ impl Store for SqliteStore {
                     event_name: r.try_get("name")?,
                     attempts: r.try_get("attempts")?,
                     created_at: r.try_get("created_at")?,
+                    reason: r.try_get("dead_reason")?,
                 })
             })
             .collect()
@@ -870,8 +896,8 @@ impl Store for SqliteStore {
 
     async fn replay_dead(&self, webhook_id: Option<i32>, now: Millis) -> StoreResult<u64> {
         let done = sqlx::query(
-            "UPDATE deliveries SET status = $1, next_attempt_at = $2, created_at = $2, locked_until = 0 \
-             WHERE status = $3 AND ($4 IS NULL OR webhook_id = $4)",
+            "UPDATE deliveries SET status = $1, next_attempt_at = $2, created_at = $2, locked_until = 0, \
+             dead_reason = NULL WHERE status = $3 AND ($4 IS NULL OR webhook_id = $4)",
         )
         .bind(PENDING)
         .bind(now)
