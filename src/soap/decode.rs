@@ -58,11 +58,11 @@ impl<'a, 'i> Params<'a, 'i> {
         match self.child(local).filter(|n| !is_nil(n)).map(|n| text(&n)) {
             None => Ok(None),
             Some(t) if t.trim().is_empty() => Ok(None),
-            Some(t) => t
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| self.fault(local, format_args!("'{t}' is not a valid xsd:int"))),
+            Some(t) => t.trim().parse().map(Some).map_err(|_| {
+                let problem = out_of_range("int", &t)
+                    .unwrap_or_else(|| format!("'{t}' is not a valid xsd:int"));
+                self.fault(local, problem)
+            }),
         }
     }
 
@@ -185,9 +185,15 @@ fn any_type(node: &Node) -> Result<TypedValue, String> {
         Some((p, l)) => (Some(p), l),
         None => (None, qname.trim()),
     };
-    let ns = node.lookup_namespace_uri(prefix);
+    // node-soap writes back the types it read with their `xsd:`/`xs:` prefix but not the
+    // declaration, which was on the reply's Envelope: unbound, those two mean XML Schema.
+    let ns = node.lookup_namespace_uri(prefix).or(match prefix {
+        Some("xsd" | "xs") => Some(XSD_NS),
+        _ => None,
+    });
     match ns {
-        Some(XSD_NS) => TypedValue::parse_xsd(local, &content).map_err(|e| e.to_string()),
+        Some(XSD_NS) => TypedValue::parse_xsd(local, &content)
+            .map_err(|e| out_of_range(local, &content).unwrap_or_else(|| e.to_string())),
         None if prefix.is_some() => Err(format!(
             "xsi:type '{qname}' uses prefix '{}' that is not declared",
             prefix.unwrap_or_default()
@@ -195,6 +201,22 @@ fn any_type(node: &Node) -> Result<TypedValue, String> {
         // Types from other schemas (e.g. WCF serialization types) keep their text.
         _ => Ok(TypedValue::String(content)),
     }
+}
+
+/// The message for `text`, which did not parse as the XSD integer type `type_name`, when it is
+/// a whole number and so can only be out of the type's range. `None` when it is no whole number
+/// (or `type_name` is not a bounded integer type): the caller's "not valid" message fits then.
+fn out_of_range(type_name: &str, text: &str) -> Option<String> {
+    let (min, max): (i64, i64) = match type_name {
+        "short" => (i16::MIN.into(), i16::MAX.into()),
+        "int" => (i32::MIN.into(), i32::MAX.into()),
+        "long" => (i64::MIN, i64::MAX),
+        _ => return None,
+    };
+    let t = text.trim();
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("'{text}' is out of the range of xsd:{type_name} ({min}..{max})"))
 }
 
 /// Decodes a `Webhook` carrier (SaveWebhook, TestWebhook). Server-filled members

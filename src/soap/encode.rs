@@ -1,5 +1,6 @@
 //! Writing carriers (`Webhook`, `Associate`, dictionaries) in the order of each version's schema.
 
+use super::envelope::{XSD_NS, XSI_NS};
 use super::version::ServiceVersion;
 use super::xml_out::XmlOut;
 use crate::agent::{WebhookCarrier, WebhookResult};
@@ -25,14 +26,21 @@ fn string_dictionary(x: &mut XmlOut, name: &str, pairs: &[(String, String)]) {
 }
 
 /// `StringObjectDictionary`: each value with its `xsi:type`, null as `xsi:nil`.
-pub fn object_dictionary(x: &mut XmlOut, name: &str, pairs: &[(String, TypedValue)]) {
+///
+/// Each `Value` declares every prefix it uses (`tns` bound to `tns`, `xsi`, `xsd`), as WCF
+/// declares the type's prefix on the element: message loggers that copy a value out of the
+/// body drop the Envelope's declarations, and `xsi:type="xsd:int"` would then name an unbound
+/// prefix (docs/SOAP.md, Replies).
+pub fn object_dictionary(x: &mut XmlOut, name: &str, tns: &str, pairs: &[(String, TypedValue)]) {
     x.open(name);
+    let declarations =
+        format!(" xmlns:tns=\"{tns}\" xmlns:xsi=\"{XSI_NS}\" xmlns:xsd=\"{XSD_NS}\"");
     for (k, v) in pairs {
         x.open("tns:StringObjectKeyValuePair");
         x.leaf("tns:Key", k);
         match v.xsd_type() {
-            Some(ty) => x.typed_leaf("tns:Value", ty, &v.lexical()),
-            None => x.nil("tns:Value"),
+            Some(ty) => x.typed_leaf("tns:Value", &declarations, ty, &v.lexical()),
+            None => x.declared_nil("tns:Value", &declarations),
         }
         x.close("tns:StringObjectKeyValuePair");
     }
@@ -74,7 +82,7 @@ pub fn webhook_members(x: &mut XmlOut, w: &WebhookCarrier, version: ServiceVersi
     x.leaf("tns:State", w.state.as_str());
     x.opt_leaf("tns:Type", w.kind.as_deref());
     string_dictionary(x, "tns:Headers", &w.headers);
-    object_dictionary(x, "tns:Properties", &w.properties);
+    object_dictionary(x, "tns:Properties", version.namespace(), &w.properties);
     x.leaf("tns:Registered", &wire_date(w.registered));
     associate(
         x,

@@ -60,8 +60,15 @@ impl XmlOut {
 
     /// `<name xsi:nil="true"/>`.
     pub fn nil(&mut self, name: &str) {
+        self.declared_nil(name, "");
+    }
+
+    /// `<name{declarations} xsi:nil="true"/>`; `declarations` is fixed markup written by
+    /// hookwire itself (` xmlns:p="..."`).
+    pub fn declared_nil(&mut self, name: &str, declarations: &str) {
         self.buf.push('<');
         self.buf.push_str(name);
+        self.buf.push_str(declarations);
         self.buf.push_str(" xsi:nil=\"true\"/>");
     }
 
@@ -73,10 +80,12 @@ impl XmlOut {
         }
     }
 
-    /// `<name xsi:type="xsd:{ty}">text</name>`: an `anyType` value with its type.
-    pub fn typed_leaf(&mut self, name: &str, xsd_type: &str, text: &str) {
+    /// `<name{declarations} xsi:type="xsd:{ty}">text</name>`: an `anyType` value with its type.
+    /// `declarations` is fixed markup written by hookwire itself (` xmlns:p="..."`).
+    pub fn typed_leaf(&mut self, name: &str, declarations: &str, xsd_type: &str, text: &str) {
         self.buf.push('<');
         self.buf.push_str(name);
+        self.buf.push_str(declarations);
         self.buf.push_str(" xsi:type=\"xsd:");
         self.buf.push_str(xsd_type);
         self.buf.push_str("\">");
