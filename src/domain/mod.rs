@@ -12,7 +12,7 @@ mod webhook;
 pub use event::Event;
 pub use event_name::{EventName, check_signal_name, subscription_matches};
 pub use state::{NotifyVia, NotifyWhen, WebhookState};
-pub use value::{TypedValue, check_dictionary, xml_unsafe_char};
+pub use value::{TypedValue, check_dictionary, out_of_range, xml_unsafe_char};
 pub use webhook::{
     Associate, TargetUrl, WebhookInput, WebhookKind, WebhookName, WebhookRecord, WebhookSpec,
     WebhookUsage,

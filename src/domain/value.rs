@@ -233,6 +233,22 @@ pub fn xml_unsafe_char(text: &str) -> Option<String> {
         })
 }
 
+/// The message for `text`, which did not parse as the XSD integer type `type_name`, when it is
+/// a whole number and so can only be out of the type's range. `None` when it is no whole number
+/// (or `type_name` is not a bounded integer type): the caller's "not valid" message fits then.
+pub fn out_of_range(type_name: &str, text: &str) -> Option<String> {
+    let (min, max): (i64, i64) = match type_name {
+        "short" => (i16::MIN.into(), i16::MAX.into()),
+        "int" => (i32::MIN.into(), i32::MAX.into()),
+        "long" => (i64::MIN, i64::MAX),
+        _ => return None,
+    };
+    let t = text.trim();
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("'{text}' is out of the range of xsd:{type_name} ({min}..{max})"))
+}
+
 fn parse_xsd_float(t: &str) -> Option<f64> {
     match t {
         "INF" => Some(f64::INFINITY),

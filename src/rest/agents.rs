@@ -59,12 +59,12 @@ impl Params {
                 .as_i64()
                 .and_then(|i| i32::try_from(i).ok())
                 .map(Some)
-                .ok_or_else(|| ApiError::BadRequest(format!("{name} {n} is not an int"))),
+                .ok_or_else(|| ApiError::BadRequest(int_problem(name, &n.to_string()))),
             Some(Value::String(s)) => s
                 .trim()
                 .parse()
                 .map(Some)
-                .map_err(|_| ApiError::BadRequest(format!("{name} '{s}' is not an int"))),
+                .map_err(|_| ApiError::BadRequest(int_problem(name, s))),
             Some(other) => Err(ApiError::BadRequest(format!(
                 "{name} {other} is not an int"
             ))),
@@ -186,4 +186,12 @@ pub async fn call(
         )
         .into_response(),
     })
+}
+
+/// Why `text` is no `int` for member `name`: out of its range, or not a whole number at all.
+pub(super) fn int_problem(name: &str, text: &str) -> String {
+    match crate::domain::out_of_range("int", text) {
+        Some(range) => format!("{name} {range}"),
+        None => format!("{name} '{text}' is not an int"),
+    }
 }

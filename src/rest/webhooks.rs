@@ -274,7 +274,7 @@ pub async fn signal(
     let who = caller(&state, &headers).await?;
     let primary_key: i32 = key
         .parse()
-        .map_err(|_| ApiError::BadRequest(format!("primaryKey '{key}' is not an integer")))?;
+        .map_err(|_| ApiError::BadRequest(super::agents::int_problem("primaryKey", &key)))?;
     let data = match data {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Object(map)) => map

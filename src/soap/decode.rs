@@ -8,7 +8,7 @@ use roxmltree::Node;
 use super::envelope::{SoapVersion, XSD_NS, XSI_NS};
 use super::fault::Fault;
 use crate::agent::WebhookFilter;
-use crate::domain::{NotifyVia, NotifyWhen, TypedValue, WebhookInput, WebhookState};
+use crate::domain::{NotifyVia, NotifyWhen, TypedValue, WebhookInput, WebhookState, out_of_range};
 
 /// Reads the children of one element, with the namespace and SOAP version for errors.
 #[derive(Clone, Copy)]
@@ -201,22 +201,6 @@ fn any_type(node: &Node) -> Result<TypedValue, String> {
         // Types from other schemas (e.g. WCF serialization types) keep their text.
         _ => Ok(TypedValue::String(content)),
     }
-}
-
-/// The message for `text`, which did not parse as the XSD integer type `type_name`, when it is
-/// a whole number and so can only be out of the type's range. `None` when it is no whole number
-/// (or `type_name` is not a bounded integer type): the caller's "not valid" message fits then.
-fn out_of_range(type_name: &str, text: &str) -> Option<String> {
-    let (min, max): (i64, i64) = match type_name {
-        "short" => (i16::MIN.into(), i16::MAX.into()),
-        "int" => (i32::MIN.into(), i32::MAX.into()),
-        "long" => (i64::MIN, i64::MAX),
-        _ => return None,
-    };
-    let t = text.trim();
-    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| format!("'{text}' is out of the range of xsd:{type_name} ({min}..{max})"))
 }
 
 /// Decodes a `Webhook` carrier (SaveWebhook, TestWebhook). Server-filled members
