@@ -214,6 +214,13 @@ fn an_unusable_sqlite_path_names_the_path_and_the_cause() {
         );
     }
     assert_eq!(entries(dir.path()), ["plain-file"], "something was created");
+
+    // A URL naming no file at all.
+    let (ok, _, err) = cli(&["user", "add", "bob", "--database", "sqlite://"]);
+    assert!(
+        !ok && err.contains("unsupported database URL 'sqlite://'"),
+        "{err}"
+    );
 }
 
 #[test]

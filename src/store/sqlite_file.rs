@@ -27,6 +27,9 @@ pub fn database_file(url: &str) -> StoreResult<Option<PathBuf>> {
         return Ok(None);
     }
     let file = options.get_filename();
+    if file.as_os_str().is_empty() {
+        return Err(StoreError::UnsupportedUrl(url.to_string()));
+    }
     let absolute = std::path::absolute(file).map_err(|e| StoreError::Open {
         path: file.to_path_buf(),
         cause: e.to_string(),
