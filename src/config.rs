@@ -117,6 +117,43 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// What `serve` prints once it listens on `addr`: the address line (`hookwire listening on
+    /// URL`, which scripts and tests wait for), then the database, the target policy and
+    /// whether this node delivers and serves the API.
+    pub fn summary(&self, addr: SocketAddr) -> String {
+        let schemes = if self.allow_http_targets {
+            "https and http"
+        } else {
+            "https only (--allow-http-targets accepts http://)"
+        };
+        let addresses = if self.allow_targets.is_empty() {
+            "public addresses only (--allow-targets lets ranges past the SSRF guard)".to_string()
+        } else {
+            let ranges: Vec<String> = self.allow_targets.iter().map(|n| n.to_string()).collect();
+            format!("public addresses and {}", ranges.join(", "))
+        };
+        let on_off = |on: bool, off: &str| {
+            if on {
+                "on".to_string()
+            } else {
+                format!("off ({off})")
+            }
+        };
+        format!(
+            "hookwire listening on http://{addr}\n  \
+             database:   {}\n  \
+             targets:    {schemes}; {addresses}\n  \
+             dispatcher: {}\n  \
+             api:        {}",
+            crate::store::describe(&self.database.url),
+            on_off(
+                !self.no_dispatcher,
+                "--no-dispatcher: another node delivers"
+            ),
+            on_off(!self.no_api, "--no-api: /health and /metrics only"),
+        )
+    }
+
     pub fn ticket_ttl(&self) -> Duration {
         Duration::from_secs(self.ticket_ttl_secs.max(1))
     }

@@ -110,11 +110,11 @@ async fn main() -> std::process::ExitCode {
 async fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Serve(config) => {
-            let app = Application::build(config)
+            let app = Application::build(config.clone())
                 .await
                 .map_err(|e| e.to_string())?;
             let addr = app.local_addr().map_err(|e| e.to_string())?;
-            println!("hookwire listening on http://{addr}");
+            println!("{}", config.summary(addr));
             app.run_until_stopped().await.map_err(|e| e.to_string())
         }
         Command::User {
@@ -130,7 +130,7 @@ async fn run(command: Command) -> Result<(), String> {
             if name.is_empty() {
                 return Err("the user name must not be empty".into());
             }
-            let store = store::open(&database.url)
+            let store = store::open_existing(&database.url)
                 .await
                 .map_err(|e| e.to_string())?;
             let (password, generated) = match password.filter(|p| !p.is_empty()) {
@@ -157,7 +157,7 @@ async fn run(command: Command) -> Result<(), String> {
                     database,
                 },
         } => {
-            let store = store::open(&database.url)
+            let store = store::open_existing(&database.url)
                 .await
                 .map_err(|e| e.to_string())?;
             let dead = store
@@ -182,7 +182,7 @@ async fn run(command: Command) -> Result<(), String> {
         Command::DeadLetters {
             action: DeadLetterAction::Replay { webhook, database },
         } => {
-            let store = store::open(&database.url)
+            let store = store::open_existing(&database.url)
                 .await
                 .map_err(|e| e.to_string())?;
             let n = store
@@ -208,7 +208,7 @@ async fn run(command: Command) -> Result<(), String> {
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
                 .unwrap_or_else(random_token);
-            let store = store::open(&database.url)
+            let store = store::open_existing(&database.url)
                 .await
                 .map_err(|e| e.to_string())?;
             store

@@ -18,7 +18,7 @@ use crate::config::ServeConfig;
 use crate::delivery::sender::{Sender, SenderSettings};
 use crate::delivery::ssrf::TargetPolicy;
 use crate::delivery::{Dispatcher, Wakeup};
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, ServeLock, Store, StoreError};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -35,7 +35,7 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("cannot build the delivery HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {source} (choose another address with --listen)")]
     Listen {
         addr: SocketAddr,
         source: std::io::Error,
@@ -50,10 +50,22 @@ pub struct Application {
     dispatcher: Option<Dispatcher>,
     /// Cancelled on SIGTERM: stops the dispatcher's claims and its retry waits.
     shutdown: CancellationToken,
+    /// This process's claim on its SQLite file, held until it stops (None on PostgreSQL).
+    serve_lock: Option<ServeLock>,
 }
 
 impl Application {
     pub async fn build(config: ServeConfig) -> Result<Application, StartupError> {
+        // Listener, then lock, then database: a start that cannot listen, or finds its SQLite
+        // file taken, leaves no database and prints no admin password.
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
+        let serve_lock = store::lock_for_serving(&config.database.url)?;
         let store = store::open(&config.database.url).await?;
         ensure_admin(store.as_ref(), config.admin_password.clone()).await?;
         let delivers = !config.no_dispatcher;
@@ -114,18 +126,12 @@ impl Application {
                 .fallback(fallback)
         };
         let router = router.with_state(state);
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartupError::Listen {
-                    addr: config.listen,
-                    source,
-                })?;
         Ok(Application {
             listener,
             router,
             dispatcher,
             shutdown,
+            serve_lock,
         })
     }
 
@@ -136,6 +142,7 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C; then stops intake, lets requests and delivery attempts
     /// in flight finish (bounded), gives back unfinished leases, and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let serve_lock = self.serve_lock;
         let dispatcher = self.dispatcher.map(|d| tokio::spawn(d.run()));
         let shutdown = self.shutdown.clone();
         let app = tower::ServiceExt::<axum::extract::Request>::map_request(
@@ -154,6 +161,8 @@ impl Application {
         {
             tracing::error!(error = %e, "the dispatcher task failed");
         }
+        // Held until the server has stopped serving and delivering.
+        drop(serve_lock);
         served
     }
 }

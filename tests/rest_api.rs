@@ -1870,7 +1870,7 @@ async fn json_media_type_variants_are_accepted() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn application_tokens_own_their_webhooks_403_and_unknown_token_401() {
+async fn application_tokens_own_their_webhooks_403_and_unknown_token_is_none_on_site() {
     let api = Api::start(&NO_PING).await;
     let db = api.server.database_url();
     let (_, a, _) = cli(&["app", "add", "app-a", "--database", &db]);
@@ -1953,11 +1953,14 @@ async fn application_tokens_own_their_webhooks_403_and_unknown_token_401() {
         .ok();
     assert_eq!(renamed["Name"], "renamed by a");
 
-    api.get(&path)
+    // On-site, an unregistered token is no token: it sees every webhook (online mode refuses it).
+    let seen = api
+        .get(&path)
         .header("SO-AppToken", "no-such-token")
         .send()
         .await
-        .unauthorized("SoSecurityException");
+        .ok();
+    assert_eq!(seen["Name"], "renamed by a");
 
     // A token-less (on-site) caller sees it, unchanged by b.
     let got = api.fetch(id).await;
@@ -2160,6 +2163,11 @@ async fn online_mode_requires_an_application_token() {
         .unauthorized("SoSecurityException");
     api.post("/api/v1/Agents/Webhook/GetAllWebhooks")
         .json(&json!({}))
+        .send()
+        .await
+        .unauthorized("SoSecurityException");
+    api.get("/api/v1/Webhook")
+        .header("SO-AppToken", "no-such-token")
         .send()
         .await
         .unauthorized("SoSecurityException");

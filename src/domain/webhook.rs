@@ -100,7 +100,8 @@ impl TargetUrl {
             "http" if allow_http => {}
             "http" => {
                 return Err(format!(
-                    "TargetUrl '{text}' must use https (this server does not allow http targets)"
+                    "TargetUrl '{text}' must use https (this server accepts http targets only \
+                     when started with --allow-http-targets)"
                 ));
             }
             s => return Err(format!("TargetUrl '{text}' has scheme '{s}'; use https")),

@@ -3,14 +3,18 @@
 //!
 //! - `rows`: row → record mapping and column conventions both backends share;
 //! - `group_commit`: the writer task batching events and attempt outcomes per transaction;
-//! - `sqlite`, `postgres`: the two implementations (claims and wake-ups differ most).
+//! - `sqlite`, `postgres`: the two implementations (claims and wake-ups differ most);
+//! - `sqlite_file`, `sqlite_lock`: the SQLite file's checks, and the one-`serve`-per-file lock.
 
 mod group_commit;
 mod postgres;
 mod rows;
 mod sqlite;
+mod sqlite_file;
+mod sqlite_lock;
 mod subscriptions;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -20,6 +24,7 @@ use crate::domain::{Event, Millis, WebhookRecord, WebhookState};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use sqlite_lock::ServeLock;
 
 /// A store failure. `Conflict` is the one a caller can cause (a duplicate unique name).
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +39,15 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://USER@HOST:PORT/DB")]
     UnsupportedUrl(String),
+    #[error("cannot open SQLite database {}: {cause}", .path.display())]
+    Open { path: PathBuf, cause: String },
+    #[error(
+        "database {} is in use by another hookwire serve{}; SQLite serves one process: \
+         use PostgreSQL for several nodes",
+        .path.display(),
+        .pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+    )]
+    InUse { path: PathBuf, pid: Option<u32> },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -198,14 +212,65 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Opens the store named by a `--database` URL (`sqlite://PATH` or `postgres://...`),
-/// creating and migrating the database as needed.
+/// creating and migrating the database as needed: what `serve` does.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    open_with(url, true).await
+}
+
+/// Opens the store for a CLI command: as [`open`], except that a SQLite file that does not
+/// exist is an error, not a new empty database (a mistyped `--database` would otherwise add a
+/// user to a database no server reads, and report success).
+pub async fn open_existing(url: &str) -> StoreResult<Arc<dyn Store>> {
+    open_with(url, false).await
+}
+
+async fn open_with(url: &str, create: bool) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
+        let Some(file) = sqlite_file::database_file(url)? else {
+            return Ok(Arc::new(SqliteStore::open(url, create).await?));
+        };
+        sqlite_file::probe(&file, create)?;
+        // SQLite's own words ("unable to open database file") with the path they are about.
+        let store = SqliteStore::open(url, create).await.map_err(|e| match e {
+            StoreError::Database(e) => StoreError::Open {
+                path: file,
+                cause: e.to_string(),
+            },
+            other => other,
+        })?;
+        Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgStore::open(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(redact_password(url)))
+    }
+}
+
+/// Takes the one-`serve`-per-file lock of a SQLite database (see `sqlite_lock`), held until
+/// the returned value is dropped or the process ends. None where several servers are fine
+/// (PostgreSQL) or impossible (an in-memory SQLite database).
+pub fn lock_for_serving(url: &str) -> StoreResult<Option<ServeLock>> {
+    if !url.starts_with("sqlite:") {
+        return Ok(None);
+    }
+    match sqlite_file::database_file(url)? {
+        Some(file) => Ok(Some(ServeLock::acquire(&file)?)),
+        None => Ok(None),
+    }
+}
+
+/// The database as the start-up summary names it: `SQLite /absolute/path`, or the URL
+/// without its password.
+pub fn describe(url: &str) -> String {
+    if url.starts_with("sqlite:") {
+        match sqlite_file::database_file(url) {
+            Ok(Some(file)) => format!("SQLite {}", file.display()),
+            _ => format!("SQLite {url}"),
+        }
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        format!("PostgreSQL {}", redact_password(url))
+    } else {
+        redact_password(url)
     }
 }
 

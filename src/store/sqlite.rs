@@ -62,10 +62,11 @@ fn migrator() -> Migrator {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) and migrates the database at `url` (`sqlite://PATH`).
-    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+    /// Opens and migrates the database at `url` (`sqlite://PATH`), creating the file if it is
+    /// missing and `create` (a missing file is an error otherwise).
+    pub async fn open(url: &str, create: bool) -> StoreResult<SqliteStore> {
         let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit is on disk before SignalEvent answers, even across a power cut.
             .synchronous(SqliteSynchronous::Full)

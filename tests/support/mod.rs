@@ -160,6 +160,11 @@ impl TestServer {
         )
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The `--database` URL this server runs on (for CLI commands and other nodes).
     pub fn database_url(&self) -> String {
         self.database_url.clone()
