@@ -21,6 +21,9 @@ pub enum ApiError {
     /// `If-Unmodified-Since` is older than the webhook's last change.
     PreconditionFailed(String),
     TooLarge(usize),
+    /// A small request asks for more than a limit allows (a JSON Patch that grows the webhook
+    /// past `--max-body-bytes`); the message names the limit.
+    OverLimit(String),
     MethodNotAllowed(String),
     UnsupportedMediaType(String),
 }
@@ -62,6 +65,9 @@ impl IntoResponse for ApiError {
                 "ArgumentException".into(),
                 format!("the request body is larger than {limit} bytes"),
             ),
+            ApiError::OverLimit(m) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "ArgumentException".into(), m)
+            }
             ApiError::MethodNotAllowed(m) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "NotSupportedException".into(),
