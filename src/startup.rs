@@ -113,7 +113,12 @@ impl Application {
                 .merge(crate::rest::router(config.max_body_bytes))
                 .fallback(fallback)
         };
-        let router = router.with_state(state);
+        let router = router
+            .layer(axum::middleware::from_fn_with_state(
+                config.body_rules(),
+                crate::body_deadline::read_body,
+            ))
+            .with_state(state);
         let listener =
             TcpListener::bind(config.listen)
                 .await

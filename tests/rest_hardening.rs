@@ -1,6 +1,7 @@
-//! Hostile REST input, against the real binary over real HTTP: a JSON Patch that grows the
-//! webhook exponentially, nests it too deep or has too many operations, and a path that is not
-//! UTF-8 (docs/REST.md "Limits").
+//! Hostile REST and HTTP input, against the real binary over real HTTP: a JSON Patch that grows
+//! the webhook exponentially, nests it too deep or has too many operations; bodies that never
+//! finish arriving or announce too much (on REST and SOAP routes); a path that is not UTF-8
+//! (docs/REST.md "Limits").
 
 mod support;
 
@@ -131,6 +132,17 @@ fn repeated(count: usize, op: Value) -> Value {
     Value::Array(vec![op; count])
 }
 
+/// What `raw_http` got back: the status line's code and the body after the header block.
+fn split_answer(answer: &str) -> (u16, String, String) {
+    let code = answer
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP/1.1 answer: {answer:?}"));
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((answer, ""));
+    (code, head.to_ascii_lowercase(), body.to_string())
+}
+
 #[tokio::test]
 async fn json_patches_that_multiply_the_webhook_are_refused_naming_the_limit() {
     let api = Api::start(&["--no-save-ping"]).await;
@@ -224,6 +236,89 @@ async fn json_patches_cannot_nest_the_webhook_deeper_than_a_body_may() {
         "the message names the limit: {message}"
     );
     assert_eq!(api.fetch(id).await, hook, "the webhook is unchanged");
+}
+
+#[tokio::test]
+async fn bodies_that_never_finish_arriving_get_408_and_the_server_carries_on() {
+    let api = Api::start(&["--no-save-ping", "--request-body-timeout-secs", "1"]).await;
+    let hook = api.create(&["contact.created"], Value::Null).await;
+    let id = id_of(&hook);
+    let auth = &api.auth;
+
+    // Headers announcing 1000 bytes, then 12 bytes, then silence (the connection stays open).
+    let rest = format!(
+        "PUT /api/v1/Webhook/{id} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"Name\": \"sl"
+    );
+    let (status, head, body) = split_answer(&api.server.raw_http(rest.as_bytes()).await);
+    assert_eq!(status, 408, "{head}\r\n\r\n{body}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    let error: Value = serde_json::from_str(&body).expect("a JSON error body");
+    assert!(
+        error["Message"]
+            .as_str()
+            .is_some_and(|m| m.contains("within 1 s")),
+        "the message names the deadline: {error}"
+    );
+
+    // A chunked body that stops after its first chunk.
+    let chunked = format!(
+        "POST /api/v1/Webhook HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{{\"Nam\r\n"
+    );
+    let (status, _, body) = split_answer(&api.server.raw_http(chunked.as_bytes()).await);
+    assert_eq!(status, 408, "{body}");
+
+    // A SOAP call whose envelope never completes: a SOAP fault with status 408.
+    let soap = "POST /Remote/Services88/Webhook.svc HTTP/1.1\r\nHost: x\r\n\
+                Content-Type: text/xml; charset=utf-8\r\nSOAPAction: \"x\"\r\n\
+                Content-Length: 5000\r\n\r\n<?xml version=\"1.0\"?><s:Envelope";
+    let (status, head, body) = split_answer(&api.server.raw_http(soap.as_bytes()).await);
+    assert_eq!(status, 408, "{head}\r\n\r\n{body}");
+    assert!(head.contains("content-type: text/xml"), "{head}");
+    assert!(
+        body.contains("Fault") && body.contains("within 1 s"),
+        "a SOAP fault naming the deadline: {body}"
+    );
+
+    // The server still serves everyone else, and nothing was changed.
+    assert_eq!(api.fetch(id).await, hook);
+    let health = api
+        .server
+        .http
+        .get(api.server.url("/health"))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(health.status(), 200);
+    let reply = api.server.login_as(NS88, "admin", ADMIN_PASSWORD).await;
+    assert!(reply.has("Ticket"), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn a_content_length_over_the_limit_is_refused_at_once() {
+    // The default body deadline (30 s) is longer than `raw_http` waits (10 s): a 413 that came
+    // only after waiting for the body would fail this test.
+    let api = Api::start(&["--no-save-ping", "--max-body-bytes", "4096"]).await;
+    let auth = &api.auth;
+    let rest = format!(
+        "POST /api/v1/Webhook HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{{\"Name\""
+    );
+    let (status, head, body) = split_answer(&api.server.raw_http(rest.as_bytes()).await);
+    assert_eq!(status, 413, "{head}\r\n\r\n{body}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(body.contains("larger than 4096 bytes"), "{body}");
+
+    let soap = "POST /Remote/Services87/SoPrincipal.svc HTTP/1.1\r\nHost: x\r\n\
+                Content-Type: application/soap+xml; charset=utf-8\r\n\
+                Content-Length: 1000000000\r\n\r\n<?xml";
+    let (status, _, body) = split_answer(&api.server.raw_http(soap.as_bytes()).await);
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body.contains("Fault") && body.contains("larger than 4096 bytes"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
