@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::body_deadline::BodyRules;
 use crate::delivery::DeliverySettings;
 use crate::delivery::retry::RetryPolicy;
 use ipnet::IpNet;
@@ -35,6 +36,15 @@ pub struct ServeConfig {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "HOOKWIRE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+
+    /// How long a request body may take to arrive after the request head, in seconds (then 408).
+    #[arg(
+        long,
+        env = "HOOKWIRE_REQUEST_BODY_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub request_body_timeout_secs: u64,
 
     /// Ticket lifetime after its last use, in seconds (sliding expiry; NetServer uses 6 h).
     #[arg(long, env = "HOOKWIRE_TICKET_TTL_SECS", default_value_t = 6 * 3600)]
@@ -152,6 +162,14 @@ impl ServeConfig {
             ),
             on_off(!self.no_api, "--no-api: /health and /metrics only"),
         )
+    }
+
+    /// The limits every request body is read under.
+    pub fn body_rules(&self) -> BodyRules {
+        BodyRules {
+            max_bytes: self.max_body_bytes,
+            deadline: Duration::from_secs(self.request_body_timeout_secs),
+        }
     }
 
     pub fn ticket_ttl(&self) -> Duration {

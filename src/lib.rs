@@ -9,13 +9,15 @@
 //! - `store`: the `Store` trait, its SQLite and PostgreSQL implementations (outbox included);
 //! - `delivery`: dispatcher over the outbox, signed HTTP attempts, retry policy, SSRF guard;
 //! - `rest`: the REST twins (`/api/v1/Webhook`, `/api/v1/Agents/Webhook/*`) and OpenAPI;
-//! - `soap`: the NetServer SOAP endpoints (`Remote/Services8x/*.svc`) and their WSDLs.
+//! - `soap`: the NetServer SOAP endpoints (`Remote/Services8x/*.svc`) and their WSDLs;
+//! - `body_deadline`: every request body arrives whole, in time and within the size limit.
 //!
 //! Adapters (`soap`) translate wire formats to agent calls and agent errors to wire errors;
 //! nothing else. See `docs/SOAP.md` for the wire contract.
 
 pub mod agent;
 pub mod auth;
+pub mod body_deadline;
 pub mod config;
 pub mod delivery;
 pub mod domain;

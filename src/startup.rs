@@ -125,7 +125,12 @@ impl Application {
                 .merge(crate::rest::router(config.max_body_bytes))
                 .fallback(fallback)
         };
-        let router = router.with_state(state);
+        let router = router
+            .layer(axum::middleware::from_fn_with_state(
+                config.body_rules(),
+                crate::body_deadline::read_body,
+            ))
+            .with_state(state);
         Ok(Application {
             listener,
             router,

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use super::extract::{caller, json_body};
+use super::extract::{ApiPath, caller, json_body};
 use super::json::{ErrorJson, WebhookBody, WebhookJson, WebhookResultJson};
 use crate::domain::TypedValue;
 use crate::startup::AppState;
@@ -104,7 +104,7 @@ impl Params {
 pub async fn call(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(method): Path<String>,
+    ApiPath(method): ApiPath<String>,
     Query(query): Query<HashMap<String, String>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {

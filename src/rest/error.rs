@@ -21,6 +21,11 @@ pub enum ApiError {
     /// `If-Unmodified-Since` is older than the webhook's last change.
     PreconditionFailed(String),
     TooLarge(usize),
+    /// The body did not arrive in time (`crate::body_deadline`).
+    RequestTimeout(String),
+    /// A small request asks for more than a limit allows (a JSON Patch that grows the webhook
+    /// past `--max-body-bytes`); the message names the limit.
+    OverLimit(String),
     MethodNotAllowed(String),
     UnsupportedMediaType(String),
 }
@@ -62,6 +67,12 @@ impl IntoResponse for ApiError {
                 "ArgumentException".into(),
                 format!("the request body is larger than {limit} bytes"),
             ),
+            ApiError::RequestTimeout(m) => {
+                (StatusCode::REQUEST_TIMEOUT, "TimeoutException".into(), m)
+            }
+            ApiError::OverLimit(m) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "ArgumentException".into(), m)
+            }
             ApiError::MethodNotAllowed(m) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "NotSupportedException".into(),

@@ -1,11 +1,16 @@
-//! What every REST handler reads: the caller, the JSON body, case-insensitive parameters.
+//! What every REST handler reads: the caller, path parameters, the JSON body, case-insensitive
+//! parameters.
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use base64::Engine;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::ApiError;
@@ -41,6 +46,33 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
             .map_err(crate::agent::AgentError::from)?);
     }
     Err(ApiError::Agent(AuthError::MissingTicket.into()))
+}
+
+/// The path parameters (axum's `Path`), with a path that does not decode, such as `%FF`
+/// (not UTF-8), answered in the JSON error form instead of axum's plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e))
+                if matches!(e.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
+            {
+                Err(ApiError::BadRequest(format!(
+                    "the path {} is not valid UTF-8 once percent-decoded",
+                    parts.uri.path()
+                )))
+            }
+            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+        }
+    }
 }
 
 /// The JSON body, checked: `None` when empty; 413 over the limit, 415 for non-JSON types,

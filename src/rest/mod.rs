@@ -99,6 +99,18 @@ pub async fn not_found(request: Request) -> axum::response::Response {
         .into_response()
 }
 
+/// A body `crate::body_deadline` did not read, in the JSON error form.
+pub fn body_error(problem: &crate::body_deadline::BodyProblem) -> axum::response::Response {
+    use crate::body_deadline::BodyProblem;
+    use axum::response::IntoResponse;
+    match problem {
+        BodyProblem::TooLarge(limit) => error::ApiError::TooLarge(*limit),
+        BodyProblem::TimedOut(_) => error::ApiError::RequestTimeout(problem.message()),
+        BodyProblem::Unreadable(_) => error::ApiError::BadRequest(problem.message()),
+    }
+    .into_response()
+}
+
 /// Whether a path belongs to the REST API (after `canonical_path`).
 pub fn is_rest_path(path: &str) -> bool {
     path.starts_with("/api/") || path == "/api"

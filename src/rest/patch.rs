@@ -22,9 +22,14 @@
 //!   top-level member, a malformed index such as `01`) is a malformed patch (400).
 //! * `move` and `copy` are supported; `from` follows the same path rules.
 //!
-//! The whole patch is applied to a copy, so on error the target is unchanged.
+//! The whole patch is applied to a copy, so on error the target is unchanged. What a patch may
+//! build is bounded (`budget`): operations, bytes, values and nesting.
+
+mod budget;
 
 use serde_json::{Map, Value};
+
+use budget::{Budget, Exceeded};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PatchError {
@@ -34,17 +39,23 @@ pub enum PatchError {
     /// A `test` operation did not match → HTTP 409.
     #[error("{0}")]
     TestFailed(String),
+    /// The patch has too many operations or would make the webhook too large → HTTP 413.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// Applies `patch` to `target` (a JSON object): a JSON Patch when `patch` is an array,
-/// a JSON Merge Patch when it is an object; anything else is `Invalid`.
+/// a JSON Merge Patch when it is an object; anything else is `Invalid`. A JSON Patch may add
+/// at most `max_bytes` of JSON to the target, counting the target itself (`budget`); a merge
+/// patch adds no more than its own size.
 /// Atomic: on error `target` is unchanged.
 ///
 /// # Errors
 ///
 /// [`PatchError::TestFailed`] when a `test` operation does not match (or its path does not
-/// exist in this webhook); [`PatchError::Invalid`] for everything else that goes wrong.
-pub fn apply(target: &mut Value, patch: &Value) -> Result<(), PatchError> {
+/// exist in this webhook); [`PatchError::TooLarge`] for a patch over a `budget` limit;
+/// [`PatchError::Invalid`] for everything else that goes wrong.
+pub fn apply(target: &mut Value, patch: &Value, max_bytes: usize) -> Result<(), PatchError> {
     let mut work = target.clone();
     let Value::Object(root) = &mut work else {
         return Err(PatchError::Invalid(format!(
@@ -54,8 +65,16 @@ pub fn apply(target: &mut Value, patch: &Value) -> Result<(), PatchError> {
     };
     match patch {
         Value::Array(ops) => {
+            if ops.len() > budget::MAX_OPERATIONS {
+                return Err(PatchError::TooLarge(format!(
+                    "the JSON Patch has {} operations; at most {} are allowed",
+                    ops.len(),
+                    budget::MAX_OPERATIONS
+                )));
+            }
+            let mut budget = Budget::new(root, max_bytes);
             for (index, op) in ops.iter().enumerate() {
-                apply_operation(root, index, op)?;
+                apply_operation(root, &mut budget, index, op)?;
             }
         }
         Value::Object(members) => merge_top(root, members)?,
@@ -93,6 +112,7 @@ impl Fail {
 
 fn apply_operation(
     root: &mut Map<String, Value>,
+    budget: &mut Budget,
     index: usize,
     op: &Value,
 ) -> Result<(), PatchError> {
@@ -139,15 +159,26 @@ fn apply_operation(
         None => format!("operation {index} ({name} {path})"),
     };
     let invalid = |msg: String| PatchError::Invalid(format!("{context}: {msg}"));
+    let over = |limit: Exceeded| match limit {
+        Exceeded::Depth => invalid(limit.message()),
+        Exceeded::Bytes(_) | Exceeded::Values => {
+            PatchError::TooLarge(format!("{context}: {}", limit.message()))
+        }
+    };
     let value = || member(fields, "value").ok_or_else(|| invalid("missing 'value'".to_owned()));
     let segments = parse_path(path).map_err(invalid)?;
 
     match name.as_str() {
-        "add" => add(root, &segments, value()?.clone()).map_err(|f| invalid(f.message())),
+        "add" => {
+            let new = value()?;
+            budget.charge(new, &segments).map_err(over)?;
+            add(root, &segments, new.clone()).map_err(|f| invalid(f.message()))
+        }
         "replace" => {
-            let new = value()?.clone();
+            let new = value()?;
+            budget.charge(new, &segments).map_err(over)?;
             let slot = resolve(root, &segments).map_err(|f| invalid(f.message()))?;
-            *slot = new;
+            *slot = new.clone();
             Ok(())
         }
         "remove" => remove(root, &segments)
@@ -169,16 +200,23 @@ fn apply_operation(
         "copy" | "move" => {
             let from = from.unwrap_or_default();
             let from_segments = parse_path(from).map_err(|m| invalid(format!("'from': {m}")))?;
+            let from_error = |f: Fail| invalid(format!("'from': {}", f.message()));
             let moved = if name == "copy" {
-                resolve(root, &from_segments).map(|v| v.clone())
+                let source = resolve(root, &from_segments).map_err(from_error)?;
+                budget.charge(source, &segments).map_err(over)?;
+                source.clone()
             } else if is_proper_prefix(&from_segments, &segments) {
                 return Err(invalid(
                     "cannot move a value into one of its own children".to_owned(),
                 ));
             } else {
-                remove(root, &from_segments)
+                let moved = remove(root, &from_segments).map_err(from_error)?;
+                // Only a move to a deeper place can nest the webhook deeper than it was.
+                if segments.len() > from_segments.len() {
+                    Budget::check_depth(&moved, &segments).map_err(over)?;
+                }
+                moved
             };
-            let moved = moved.map_err(|f| invalid(format!("'from': {}", f.message())))?;
             add(root, &segments, moved).map_err(|f| invalid(f.message()))
         }
         _ => Err(invalid(
@@ -509,6 +547,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `super::apply` without a size limit: these tests are about what patches do.
+    fn apply(target: &mut Value, patch: &Value) -> Result<(), PatchError> {
+        super::apply(target, patch, usize::MAX)
+    }
+
     fn hook() -> Value {
         json!({
             "WebhookId": 7,
@@ -824,6 +867,45 @@ mod tests {
         assert_eq!(
             invalid(json!([{"op": "copy", "path": "/Name"}])),
             "operation 0: copy /Name: missing 'from'"
+        );
+    }
+
+    #[test]
+    fn limits_name_the_operation_and_leave_the_target_unchanged() {
+        let copy = json!({"op": "copy", "from": "/Events", "path": "/Events/-"});
+        let mut target = hook();
+        let result = super::apply(&mut target, &json!([copy, copy, copy, copy]), 600);
+        assert_eq!(
+            result,
+            Err(PatchError::TooLarge(
+                "operation 3 (copy from /Events to /Events/-): the webhook and the values this \
+                 patch adds would be larger than 600 bytes of JSON (the --max-body-bytes limit)"
+                    .to_owned()
+            ))
+        );
+        assert_eq!(target, hook());
+        let ops = Value::Array(vec![
+            json!({"op": "test", "path": "/Name", "value": "orders"});
+            1001
+        ]);
+        assert_eq!(
+            super::apply(&mut target, &ops, usize::MAX),
+            Err(PatchError::TooLarge(
+                "the JSON Patch has 1001 operations; at most 1000 are allowed".to_owned()
+            ))
+        );
+        // A move to a deeper place may not nest the webhook too deep either.
+        target["Properties"]["deep"] = (1..125).fold(json!([]), |inner, _| json!([inner]));
+        let deeper =
+            json!([{"op": "move", "from": "/Properties/deep", "path": "/Properties/x/y"},]);
+        target["Properties"]["x"] = json!({});
+        assert_eq!(
+            super::apply(&mut target, &deeper, usize::MAX),
+            Err(PatchError::Invalid(
+                "operation 0 (move from /Properties/deep to /Properties/x/y): the patched webhook \
+                 would nest deeper than 127 levels"
+                    .to_owned()
+            ))
         );
     }
 

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::extract::{base_url, caller, json_body, lower_keys};
+use super::extract::{ApiPath, base_url, caller, json_body, lower_keys};
 use super::json::{ErrorJson, WebhookBody, WebhookJson, WebhookResultJson, WebhookWithLinks};
 use super::patch;
 use crate::agent::WebhookCarrier;
@@ -131,7 +131,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let who = caller(&state, &headers).await?;
@@ -151,7 +151,7 @@ pub async fn get(
 pub async fn put(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     Query(query): Query<HashMap<String, String>>,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -180,7 +180,7 @@ pub async fn put(
 pub async fn patch(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     Query(query): Query<HashMap<String, String>>,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -211,9 +211,10 @@ pub async fn patch(
         }
     }
     let mut value = serde_json::to_value(WebhookJson::from(&current)).unwrap_or(Value::Null);
-    patch::apply(&mut value, &document).map_err(|e| match e {
+    patch::apply(&mut value, &document, state.max_body_bytes).map_err(|e| match e {
         patch::PatchError::Invalid(m) => ApiError::BadRequest(m),
         patch::PatchError::TestFailed(m) => ApiError::Conflict(m),
+        patch::PatchError::TooLarge(m) => ApiError::OverLimit(m),
     })?;
     // `patch::apply` leaves a removed top-level member as null, so it clears, not keeps.
     let saved = state
@@ -230,7 +231,7 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let who = caller(&state, &headers).await?;
     state.agent.delete_webhook(&who, parse_id(&id)?).await?;
@@ -267,7 +268,7 @@ pub async fn test(
 pub async fn signal(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((event, key)): Path<(String, String)>,
+    ApiPath((event, key)): ApiPath<(String, String)>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let data = json_body(&headers, body, state.max_body_bytes)?;
@@ -301,7 +302,7 @@ pub async fn signal(
 pub async fn last_error(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((id, what)): Path<(String, String)>,
+    ApiPath((id, what)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     if !what.eq_ignore_ascii_case("LastError") {
         return Err(ApiError::NotFound(format!(

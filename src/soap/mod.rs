@@ -140,6 +140,17 @@ fn endpoint_address(request: &Request) -> String {
     format!("http://{host}{}", request.uri().path())
 }
 
+/// A body `crate::body_deadline` did not read: a Sender fault with the problem's status, in the
+/// SOAP version the Content-Type names.
+pub fn body_fault(headers: &HeaderMap, problem: &crate::body_deadline::BodyProblem) -> Response {
+    Fault::sender(
+        SoapVersion::from_content_type(content_type(headers)),
+        problem.message(),
+    )
+    .with_status(problem.status())
+    .into_response()
+}
+
 fn content_type(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::CONTENT_TYPE)

@@ -336,6 +336,18 @@ impl TestServer {
         String::from_utf8_lossy(&answer).into_owned()
     }
 
+    /// A memory figure of the server process from `/proc/<pid>/status`, in KiB: `VmRSS` (now)
+    /// or `VmHWM` (the peak since start, which a transient allocation cannot hide from).
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read /proc/<pid>/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/<pid>/status: {status}"))
+    }
+
     /// The delivery queue counts from `/metrics`: (pending, delivered, dead).
     pub async fn queue(&self) -> (i64, i64, i64) {
         let text = self
