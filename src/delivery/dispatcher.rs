@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::payload::{self, PayloadContext};
+use super::probing::Probing;
 use super::retry::{NextAttempt, RetryPolicy};
 use super::sender::{AttemptResult, Outgoing, Sender};
 use crate::domain::{Millis, WebhookRecord, WebhookState, now_millis};
@@ -70,6 +71,8 @@ struct Shared {
     sender: Sender,
     settings: DeliverySettings,
     shutdown: CancellationToken,
+    /// Receivers' health on this node: who is probing, who must wait.
+    probing: Probing,
 }
 
 pub struct Dispatcher {
@@ -94,6 +97,7 @@ impl Dispatcher {
                 sender,
                 settings,
                 shutdown,
+                probing: Probing::default(),
             }),
             wakeup,
             in_flight,
@@ -133,7 +137,7 @@ impl Dispatcher {
                         now,
                         now + millis(lease),
                         free,
-                        settings.per_webhook_in_flight,
+                        &shared.probing.caps(settings.per_webhook_in_flight, now),
                     )
                     .await
                 {
@@ -270,6 +274,11 @@ async fn run_cycle(
     );
     let mut attempts = claim.attempts_before;
     loop {
+        let Some(ticket) = shared.probing.begin(webhook.id, claim.id) else {
+            // Another delivery probes this receiver: wait in the queue, uncounted.
+            let _ = shared.store.release_leases(&[claim.id]).await;
+            return;
+        };
         let result: AttemptResult = shared
             .sender
             .send(Outgoing {
@@ -285,13 +294,26 @@ async fn run_cycle(
             .await;
         attempts += 1;
         let now = now_millis();
+        let counted = if result.success {
+            shared.probing.succeeded(webhook.id);
+            false
+        } else {
+            shared.probing.failed(webhook.id, claim.id, ticket)
+        };
         let (disposition, pause) = if result.success {
             (Disposition::Delivered, None)
         } else if result.is_gone() {
             // The webhook is disabled below; the delivery waits, parked, for a restart.
             (Disposition::Requeue { due: now }, None)
+        } else if !counted {
+            // In flight when the receiver started failing: back to the queue, behind the probe.
+            let due = now + result.retry_after.map_or(0, millis);
+            (Disposition::Requeue { due }, None)
         } else {
-            match settings.policy.after_failure(attempts) {
+            match settings
+                .policy
+                .after_failure_with(attempts, result.retry_after)
+            {
                 NextAttempt::Retry(delay) => (Disposition::KeepLease, Some(delay)),
                 NextAttempt::NextCycle(delay) => {
                     let due = now + millis(delay);
@@ -303,6 +325,16 @@ async fn run_cycle(
                 }
             }
         };
+        match disposition {
+            Disposition::Requeue { due } => shared.probing.requeued(
+                webhook.id,
+                claim.id,
+                due,
+                result.retry_after.map(|wait| now + millis(wait)),
+            ),
+            Disposition::Dead => shared.probing.abandoned(webhook.id, claim.id),
+            Disposition::Delivered | Disposition::KeepLease => {}
+        }
         if !result.success {
             tracing::debug!(webhook_id = webhook.id, event_id = %claim.event.event_id, status = ?result.status, "delivery attempt failed");
         }
@@ -311,6 +343,7 @@ async fn run_cycle(
             webhook_id: webhook.id,
             success: result.success,
             gone: result.is_gone(),
+            counted,
             report: (!result.success).then_some(result.report),
             disposition,
         };
@@ -335,18 +368,21 @@ async fn run_cycle(
             Err(e) => {
                 // The lease expires and another cycle retries: at-least-once holds.
                 tracing::error!(error = %e, delivery_id = claim.id, "recording an attempt failed");
+                shared.probing.abandoned(webhook.id, claim.id);
                 return;
             }
         };
         let Some(delay) = pause else { return };
         if state != WebhookState::Active {
             // Stopped or disabled mid-cycle: park the delivery now instead of holding it.
+            shared.probing.abandoned(webhook.id, claim.id);
             let _ = shared.store.release_leases(&[claim.id]).await;
             return;
         }
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = shared.shutdown.cancelled() => {
+                shared.probing.abandoned(webhook.id, claim.id);
                 let _ = shared.store.release_leases(&[claim.id]).await;
                 return;
             }

@@ -4,10 +4,12 @@
 //! - `sender`: one HTTP attempt (pooled rustls client, no redirects, timeout);
 //! - `payload` / `signature`: the exact bytes sent and their HMACs;
 //! - `retry`: when to try again (a pure function);
+//! - `probing`: per-receiver health, so a blip cannot disable a webhook;
 //! - `ssrf`: which addresses may be reached, enforced after DNS.
 
 mod dispatcher;
 pub mod payload;
+mod probing;
 pub mod retry;
 pub mod sender;
 pub mod signature;

@@ -60,6 +60,18 @@ impl RetryPolicy {
         NextAttempt::NextCycle(backoff)
     }
 
+    /// [`after_failure`](Self::after_failure), honouring a `Retry-After` the target sent: a
+    /// retry within the cycle waits at least that long, or, when it asks for longer than the
+    /// cycle's delay, the delivery goes back to the queue until then.
+    pub fn after_failure_with(&self, attempts: u32, retry_after: Option<Duration>) -> NextAttempt {
+        match (self.after_failure(attempts), retry_after) {
+            (next, None) => next,
+            (NextAttempt::Retry(delay), Some(wait)) if wait <= delay => NextAttempt::Retry(delay),
+            (NextAttempt::Retry(_), Some(wait)) => NextAttempt::NextCycle(wait),
+            (NextAttempt::NextCycle(delay), Some(wait)) => NextAttempt::NextCycle(delay.max(wait)),
+        }
+    }
+
     /// The longest a cycle can hold its lease: every attempt timing out plus the delays.
     pub fn cycle_span(&self, attempt_timeout: Duration) -> Duration {
         attempt_timeout * self.attempts_per_cycle() + self.in_cycle.iter().sum::<Duration>()
@@ -70,6 +82,32 @@ impl RetryPolicy {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn retry_after_stretches_the_wait_or_ends_the_cycle() {
+        let p = RetryPolicy::default();
+        let secs = Duration::from_secs;
+        assert_eq!(p.after_failure_with(1, None), NextAttempt::Retry(secs(1)));
+        assert_eq!(
+            p.after_failure_with(1, Some(Duration::from_millis(500))),
+            NextAttempt::Retry(secs(1)),
+            "a shorter Retry-After changes nothing"
+        );
+        assert_eq!(
+            p.after_failure_with(1, Some(secs(3))),
+            NextAttempt::NextCycle(secs(3)),
+            "a longer one sends the delivery back to the queue until then"
+        );
+        assert_eq!(
+            p.after_failure_with(3, Some(secs(30))),
+            NextAttempt::NextCycle(secs(60)),
+            "the cycle's backoff when it is longer"
+        );
+        assert_eq!(
+            p.after_failure_with(3, Some(secs(600))),
+            NextAttempt::NextCycle(secs(600))
+        );
+    }
 
     #[test]
     fn superoffice_schedule() {

@@ -64,6 +64,9 @@ pub struct AttemptResult {
     pub status: Option<u16>,
     /// Status line, headers and body of the answer, or the transport error (≤ 4000 chars).
     pub report: String,
+    /// How long a `429` or `503` asked us to wait (`Retry-After`, seconds or an HTTP date),
+    /// capped at [`MAX_RETRY_AFTER`].
+    pub retry_after: Option<Duration>,
 }
 
 impl AttemptResult {
@@ -72,6 +75,7 @@ impl AttemptResult {
             success: false,
             status: None,
             report: cut(report),
+            retry_after: None,
         }
     }
 
@@ -79,6 +83,24 @@ impl AttemptResult {
     pub fn is_gone(&self) -> bool {
         self.status == Some(410)
     }
+}
+
+/// The longest `Retry-After` honoured: a receiver cannot park its deliveries for days.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): delay-seconds or an HTTP date, as a wait from
+/// `now`, capped at [`MAX_RETRY_AFTER`]. A date in the past is no wait; garbage is `None`.
+pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    let wait = if let Ok(seconds) = value.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else {
+        let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+        (at.with_timezone(&chrono::Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 fn cut(mut text: String) -> String {
@@ -189,6 +211,14 @@ impl Sender {
             Err(e) => return AttemptResult::failed(describe_error(&e)),
         };
         let status = response.status();
+        let retry_after = match status.as_u16() {
+            429 | 503 => response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, chrono::Utc::now())),
+            _ => None,
+        };
         let mut report = format!(
             "{:?} {} {}\r\n",
             response.version(),
@@ -219,6 +249,7 @@ impl Sender {
             success: status.is_success(),
             status: Some(status.as_u16()),
             report: cut(report),
+            retry_after,
         }
     }
 }
@@ -239,4 +270,33 @@ fn describe_error(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date_capped_at_an_hour() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after(" 120 ", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 29 Nov 2026 12:00:42 GMT", now),
+            Some(Duration::from_secs(42))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 29 Nov 2026 11:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date in the past: no wait"
+        );
+        assert_eq!(parse_retry_after("86400", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
 }

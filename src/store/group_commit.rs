@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{AttemptRecord, ClaimedDelivery, StoreError, StoreResult};
+use super::{AttemptRecord, ClaimCaps, ClaimedDelivery, StoreError, StoreResult};
 use crate::domain::{Event, Millis, WebhookState};
 
 /// Most jobs in one transaction.
@@ -29,23 +29,23 @@ pub(crate) enum Job {
 }
 
 /// The arguments of `Store::claim_due`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Claim {
     pub now: Millis,
     pub lease_until: Millis,
     pub limit: usize,
-    pub per_webhook: usize,
+    pub caps: ClaimCaps,
 }
 
 impl Claim {
     /// The claim as of `now`, if that is later than when it was asked for (the batch ran a
     /// little later): due-ness and the lease move together.
-    pub(crate) fn at(self, now: Millis) -> Claim {
+    pub(crate) fn at(&self, now: Millis) -> Claim {
         let late = (now - self.now).max(0);
         Claim {
             now: self.now + late,
             lease_until: self.lease_until + late,
-            ..self
+            ..self.clone()
         }
     }
 }

@@ -78,6 +78,27 @@ pub struct ClaimedDelivery {
     pub event: Event,
 }
 
+/// How many deliveries of each webhook may be leased at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimCaps {
+    /// The cap of every webhook not in `overrides` (`--per-webhook-in-flight`).
+    pub per_webhook: usize,
+    /// Webhooks with a cap of their own: 1 while probing a failing receiver, 0 while it must
+    /// not be called (backoff, `Retry-After`).
+    pub overrides: std::collections::HashMap<i32, usize>,
+}
+
+impl ClaimCaps {
+    pub fn of(&self, webhook_id: i32) -> i64 {
+        let cap = self
+            .overrides
+            .get(&webhook_id)
+            .copied()
+            .unwrap_or(self.per_webhook);
+        i64::try_from(cap).unwrap_or(i64::MAX)
+    }
+}
+
 /// What happens to a delivery after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {
@@ -99,6 +120,9 @@ pub struct AttemptRecord {
     pub success: bool,
     /// The target answered `410 Gone`: disable the webhook at once.
     pub gone: bool,
+    /// A failure that adds to `ConsecutiveErrors`. Attempts already in flight when the
+    /// receiver's first failure came count only in `TotalErrors` (docs/DELIVERY.md, probing).
+    pub counted: bool,
     /// `LastError` on failure.
     pub report: Option<String>,
     pub disposition: Disposition,
@@ -168,13 +192,13 @@ pub trait Store: Send + Sync + 'static {
     async fn queue_stats(&self) -> StoreResult<QueueStats>;
 
     /// Leases up to `limit` due deliveries of Active webhooks until `lease_until`, at most
-    /// `per_webhook` leased per webhook at a time, and counts the attempt.
+    /// `caps.of(webhook)` leased per webhook at a time, and counts the attempt.
     async fn claim_due(
         &self,
         now: Millis,
         lease_until: Millis,
         limit: usize,
-        per_webhook: usize,
+        caps: &ClaimCaps,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Records an attempt: usage counters, `LastError`, the delivery's fate and, when
     /// `failures_to_disable` consecutive failures or a 410 are reached, State TooManyErrors

@@ -25,8 +25,8 @@ use super::rows::{
     subscriptions_from_rows, to_json, user_from_row, webhook_from_row,
 };
 use super::{
-    AppRecord, AttemptRecord, ClaimedDelivery, DeadLetter, Disposition, QueueStats, Store,
-    StoreError, StoreResult, UserRecord,
+    AppRecord, AttemptRecord, ClaimCaps, ClaimedDelivery, DeadLetter, Disposition, QueueStats,
+    Store, StoreError, StoreResult, UserRecord,
 };
 use crate::domain::{Event, Millis, WebhookRecord, WebhookState, now_millis};
 
@@ -361,11 +361,12 @@ async fn apply_attempt(
     } else {
         sqlx::query(
             "UPDATE webhooks SET total_calls = total_calls + 1, total_errors = total_errors + 1, \
-             consecutive_errors = consecutive_errors + 1, last_error = $2 \
+             consecutive_errors = consecutive_errors + $3, last_error = $2 \
              WHERE id = $1 RETURNING state, consecutive_errors",
         )
         .bind(a.webhook_id)
         .bind(&a.report)
+        .bind(i32::from(a.counted))
         .fetch_optional(&mut *conn)
         .await?
     };
@@ -392,7 +393,7 @@ async fn apply_attempt(
     };
     let state = WebhookState::from_number(row.long("state")?);
     let consecutive = row.int("consecutive_errors")?;
-    let disable = !a.success && (a.gone || consecutive >= failures_to_disable);
+    let disable = !a.success && (a.gone || (a.counted && consecutive >= failures_to_disable));
     if !disable || state != WebhookState::Active {
         return Ok((state, None));
     }
@@ -435,7 +436,7 @@ async fn claim(conn: &mut PgConnection, node: &str, c: Claim) -> StoreResult<Vec
         now,
         lease_until,
         limit,
-        per_webhook,
+        caps,
     } = c;
     let tx = conn;
     let ready: Vec<i32> = sqlx::query_scalar(
@@ -448,7 +449,6 @@ async fn claim(conn: &mut PgConnection, node: &str, c: Claim) -> StoreResult<Vec
     .fetch_all(&mut *tx)
     .await?;
     let mut claimed: Vec<PgRow> = Vec::new();
-    let per_webhook = i64::try_from(per_webhook).unwrap_or(i64::MAX);
     let mut left = i64::try_from(limit).unwrap_or(i64::MAX);
     for webhook_id in ready {
         if left <= 0 {
@@ -470,7 +470,7 @@ async fn claim(conn: &mut PgConnection, node: &str, c: Claim) -> StoreResult<Vec
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        let take = (per_webhook - leased).min(left);
+        let take = (caps.of(webhook_id) - leased).min(left);
         if take <= 0 {
             continue;
         }
@@ -781,7 +781,7 @@ impl Store for PgStore {
         now: Millis,
         lease_until: Millis,
         limit: usize,
-        per_webhook: usize,
+        caps: &ClaimCaps,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
         self.ensure_heartbeat().await?;
         if now - self.reaped_at.load(Ordering::Relaxed) >= REAP_EVERY_MS {
@@ -793,7 +793,7 @@ impl Store for PgStore {
                 now,
                 lease_until,
                 limit,
-                per_webhook,
+                caps: caps.clone(),
             })
             .await
     }

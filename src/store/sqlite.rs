@@ -23,8 +23,8 @@ use super::rows::{
 };
 use super::subscriptions::SubscriptionCache;
 use super::{
-    AppRecord, AttemptRecord, ClaimedDelivery, DeadLetter, Disposition, QueueStats, Store,
-    StoreError, StoreResult, UserRecord,
+    AppRecord, AttemptRecord, ClaimCaps, ClaimedDelivery, DeadLetter, Disposition, QueueStats,
+    Store, StoreError, StoreResult, UserRecord,
 };
 use crate::domain::{Event, Millis, WebhookRecord, WebhookState, now_millis};
 
@@ -412,11 +412,12 @@ async fn apply_attempt(
     } else {
         sqlx::query(
             "UPDATE webhooks SET total_calls = total_calls + 1, total_errors = total_errors + 1, \
-             consecutive_errors = consecutive_errors + 1, last_error = $2 \
+             consecutive_errors = consecutive_errors + $3, last_error = $2 \
              WHERE id = $1 RETURNING state, consecutive_errors",
         )
         .bind(a.webhook_id)
         .bind(&a.report)
+        .bind(i32::from(a.counted))
         .fetch_optional(&mut *conn)
         .await?
     };
@@ -425,7 +426,8 @@ async fn apply_attempt(
     };
     let state = WebhookState::from_number(row.try_get("state")?);
     let consecutive: i64 = row.try_get("consecutive_errors")?;
-    let disable = !a.success && (a.gone || consecutive >= i64::from(failures_to_disable));
+    let disable =
+        !a.success && (a.gone || (a.counted && consecutive >= i64::from(failures_to_disable)));
     if !disable || state != WebhookState::Active {
         return Ok((state, None));
     }
@@ -466,7 +468,7 @@ async fn claim(conn: &mut SqliteConnection, c: Claim) -> StoreResult<Vec<Claimed
         now,
         lease_until,
         limit,
-        per_webhook,
+        caps,
     } = c;
     let tx = conn;
     let ready = sqlx::query(
@@ -483,8 +485,8 @@ async fn claim(conn: &mut SqliteConnection, c: Claim) -> StoreResult<Vec<Claimed
     let mut claimed = Vec::new();
     let mut left = i64::try_from(limit).unwrap_or(i64::MAX);
     for row in &ready {
-        let room =
-            i64::try_from(per_webhook).unwrap_or(i64::MAX) - row.try_get::<i64, _>("leased")?;
+        let webhook_id: i32 = row.try_get("webhook_id")?;
+        let room = caps.of(webhook_id) - row.try_get::<i64, _>("leased")?;
         let take = room.min(left);
         if take <= 0 {
             continue;
@@ -496,7 +498,7 @@ async fn claim(conn: &mut SqliteConnection, c: Claim) -> StoreResult<Vec<Claimed
              RETURNING id, webhook_id, attempts, event_row",
         )
         .bind(lease_until)
-        .bind(row.try_get::<i32, _>("webhook_id")?)
+        .bind(webhook_id)
         .bind(PENDING)
         .bind(now)
         .bind(take)
@@ -801,14 +803,14 @@ impl Store for SqliteStore {
         now: Millis,
         lease_until: Millis,
         limit: usize,
-        per_webhook: usize,
+        caps: &ClaimCaps,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
         self.commits
             .claim(Claim {
                 now,
                 lease_until,
                 limit,
-                per_webhook,
+                caps: caps.clone(),
             })
             .await
     }
