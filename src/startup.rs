@@ -54,7 +54,9 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: ServeConfig) -> Result<Application, StartupError> {
-        let store = store::open(&config.database.url).await?;
+        let store =
+            store::open_with_secrets(&config.database.url, config.secret_key_file.as_deref())
+                .await?;
         ensure_admin(store.as_ref(), config.admin_password.clone()).await?;
         let delivers = !config.no_dispatcher;
         if delivers {

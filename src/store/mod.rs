@@ -3,14 +3,19 @@
 //!
 //! - `rows`: row → record mapping and column conventions both backends share;
 //! - `group_commit`: the writer task batching events and attempt outcomes per transaction;
-//! - `sqlite`, `postgres`: the two implementations (claims and wake-ups differ most).
+//! - `sqlite`, `postgres`: the two implementations (claims and wake-ups differ most);
+//! - `secret_box`, `secret_key_file`, `secret_unlock`: webhook Secrets encrypted at rest.
 
 mod group_commit;
 mod postgres;
 mod rows;
+mod secret_box;
+mod secret_key_file;
+mod secret_unlock;
 mod sqlite;
 mod subscriptions;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -19,6 +24,8 @@ use tokio::sync::Notify;
 use crate::domain::{Event, Millis, WebhookRecord, WebhookState};
 
 pub use postgres::PgStore;
+pub use secret_box::SecretBox;
+pub use secret_key_file::{KeyFile, SecretKeyError};
 pub use sqlite::SqliteStore;
 
 /// A store failure. `Conflict` is the one a caller can cause (a duplicate unique name).
@@ -34,6 +41,14 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://USER@HOST:PORT/DB")]
     UnsupportedUrl(String),
+    #[error(transparent)]
+    SecretKey(#[from] SecretKeyError),
+    #[error("the secret key does not match the key this database was created with")]
+    WrongSecretKey,
+    #[error("webhook Secrets are not available: this command runs without the secret key")]
+    SecretsLocked,
+    #[error("cannot encrypt a webhook Secret: {0}")]
+    Seal(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -189,6 +204,11 @@ pub trait Store: Send + Sync + 'static {
         let _ = wake;
         Ok(())
     }
+    /// Checks `secrets` against the key this database was created with (recording it on the
+    /// first start), seals the Secrets still stored in plaintext, and from then on seals and
+    /// opens webhook Secrets with it: webhook reads and writes fail until this is done. Returns
+    /// how many Secrets it sealed; `WrongSecretKey` for another key.
+    async fn unlock_secrets(&self, secrets: SecretBox) -> StoreResult<u64>;
 }
 
 /// Opens the store named by a `--database` URL (`sqlite://PATH` or `postgres://...`),
@@ -201,6 +221,41 @@ pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     } else {
         Err(StoreError::UnsupportedUrl(redact_password(url)))
     }
+}
+
+/// Opens the store like [`open`] and unlocks its webhook Secrets with the key in `key_file`
+/// (`--secret-key-file`), or by default, on SQLite, `<database file>.key` (created on first start).
+pub async fn open_with_secrets(url: &str, key_file: Option<&Path>) -> StoreResult<Arc<dyn Store>> {
+    let key_file = KeyFile::for_database(url, key_file)?;
+    let store = open(url).await?;
+    let (secrets, created) = key_file.load()?;
+    let sealed = match store.unlock_secrets(secrets).await {
+        Ok(sealed) => sealed,
+        Err(StoreError::WrongSecretKey) => {
+            let path = key_file.path().to_path_buf();
+            if created {
+                // The key this start made opens nothing: left behind, it would hide, at the
+                // next start, that the original key file is missing.
+                let _ = std::fs::remove_file(&path);
+            }
+            return Err(SecretKeyError::Mismatch {
+                path,
+                was_missing: created,
+            }
+            .into());
+        }
+        Err(e) => return Err(e),
+    };
+    if created {
+        tracing::info!(
+            path = %key_file.path().display(),
+            "created the secret key file that encrypts webhook Secrets: back it up with the database"
+        );
+    }
+    if sealed > 0 {
+        tracing::info!(sealed, "encrypted the webhook Secrets stored in plaintext");
+    }
+    Ok(store)
 }
 
 /// `url` without its password, for messages and logs.

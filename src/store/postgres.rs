@@ -22,8 +22,10 @@ use super::group_commit::{ApplyBatch, BatchResult, Claim, GroupCommit, Job};
 use super::rows::{
     DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, bind_definition,
     claims_from_rows, event_from_row, is_unique_violation, matching_webhooks,
-    subscriptions_from_rows, to_json, user_from_row, webhook_from_row,
+    subscriptions_from_rows, to_json, user_from_row, webhook_from_row, webhook_without_secret,
 };
+use super::secret_box::{SecretBox, SecretSlot};
+use super::secret_unlock::unlock_postgres;
 use super::{
     AppRecord, AttemptRecord, ClaimedDelivery, DeadLetter, Disposition, QueueStats, Store,
     StoreError, StoreResult, UserRecord,
@@ -49,13 +51,22 @@ const SWEEP_LOCK_SPACE: i32 = 0x6878;
 const POOL_SIZE: u32 = 16;
 
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "init".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/postgres/0001_init.sql").into_sql_str(),
-        false,
-    )])
+    Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "init".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/postgres/0001_init.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "secret key check".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/postgres/0002_secret_key_check.sql").into_sql_str(),
+            false,
+        ),
+    ])
 }
 
 /// The PostgreSQL implementation of [`Store`].
@@ -71,6 +82,8 @@ pub struct PgStore {
     /// Set once the heartbeat task runs (started by the first claim: API-only processes and
     /// CLI commands take no leases, so they need no heartbeat).
     heartbeat: tokio::sync::OnceCell<()>,
+    /// Seals and opens webhook Secrets, once unlocked.
+    secrets: SecretSlot,
 }
 
 impl PgStore {
@@ -96,6 +109,7 @@ impl PgStore {
             node,
             reaped_at: AtomicI64::new(0),
             heartbeat: tokio::sync::OnceCell::new(),
+            secrets: SecretSlot::default(),
         })
     }
 
@@ -400,7 +414,7 @@ async fn apply_attempt(
         .await?;
     match disabled {
         Some(row) => {
-            let record = webhook_from_row(&row)?;
+            let record = webhook_without_secret(&row)?;
             tracing::warn!(
                 webhook_id = record.id,
                 gone = a.gone,
@@ -655,7 +669,9 @@ impl Store for PgStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
              RETURNING id",
         );
-        Ok(bind_definition!(query, w).fetch_one(&self.pool).await?)
+        Ok(bind_definition!(query, w, self.secrets.get()?)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn update_webhook(&self, w: &WebhookRecord) -> StoreResult<bool> {
@@ -672,7 +688,7 @@ impl Store for PgStore {
                 .bind(w.id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let done = bind_definition!(query, w)
+        let done = bind_definition!(query, w, self.secrets.get()?)
             .bind(w.id)
             .execute(&mut *tx)
             .await?;
@@ -720,7 +736,7 @@ impl Store for PgStore {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(webhook_from_row)
+            .map(|row| webhook_from_row(row, self.secrets.get()?))
             .transpose()
     }
 
@@ -730,7 +746,7 @@ impl Store for PgStore {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(webhook_from_row)
+            .map(|row| webhook_from_row(row, self.secrets.get()?))
             .collect()
     }
 
@@ -836,6 +852,13 @@ impl Store for PgStore {
             .await?;
         tx.commit().await?;
         Ok(dead)
+    }
+
+    async fn unlock_secrets(&self, secrets: SecretBox) -> StoreResult<u64> {
+        let mut conn = self.pool.acquire().await?;
+        let sealed = unlock_postgres(&mut conn, &secrets).await?;
+        self.secrets.set(secrets);
+        Ok(sealed)
     }
 
     async fn recover_leases(&self) -> StoreResult<u64> {
