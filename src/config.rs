@@ -3,6 +3,7 @@
 //! Each option is a CLI flag with an `HOOKWIRE_*` environment twin (clap's `env`).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -24,6 +25,12 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub database: DatabaseConfig,
+
+    /// File with the key that encrypts webhook Secrets in the database (32 bytes, base64).
+    /// Default with SQLite: `<database file>.key`, created on first start. Required with
+    /// PostgreSQL: the same file on every node.
+    #[arg(long, env = "HOOKWIRE_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
 
     /// Target ranges let past the SSRF guard (comma-separated CIDRs, e.g. 127.0.0.0/8).
     #[arg(long, env = "HOOKWIRE_ALLOW_TARGETS", value_delimiter = ',')]

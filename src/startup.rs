@@ -66,7 +66,9 @@ impl Application {
                     source,
                 })?;
         let serve_lock = store::lock_for_serving(&config.database.url)?;
-        let store = store::open(&config.database.url).await?;
+        let store =
+            store::open_with_secrets(&config.database.url, config.secret_key_file.as_deref())
+                .await?;
         ensure_admin(store.as_ref(), config.admin_password.clone()).await?;
         let delivers = !config.no_dispatcher;
         if delivers {

@@ -209,6 +209,7 @@ async fn cli_manages_users_and_applications() {
         let url = fresh.url();
         let mut child = std::process::Command::new(binary())
             .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
+            .envs(fresh.secret_key_env())
             .env_remove("HOOKWIRE_ADMIN_PASSWORD")
             .stdout(std::process::Stdio::piped())
             .spawn()

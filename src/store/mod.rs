@@ -5,16 +5,20 @@
 //! - `group_commit`: the writer task batching events and attempt outcomes per transaction;
 //! - `sqlite`, `postgres`: the two implementations (claims and wake-ups differ most);
 //! - `sqlite_file`, `sqlite_lock`: the SQLite file's checks, and the one-`serve`-per-file lock.
+//! - `secret_box`, `secret_key_file`, `secret_unlock`: webhook Secrets encrypted at rest.
 
 mod group_commit;
 mod postgres;
 mod rows;
+mod secret_box;
+mod secret_key_file;
+mod secret_unlock;
 mod sqlite;
 mod sqlite_file;
 mod sqlite_lock;
 mod subscriptions;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -23,6 +27,8 @@ use tokio::sync::Notify;
 use crate::domain::{Event, Millis, WebhookRecord, WebhookState};
 
 pub use postgres::PgStore;
+pub use secret_box::SecretBox;
+pub use secret_key_file::{KeyFile, SecretKeyError};
 pub use sqlite::SqliteStore;
 pub use sqlite_lock::ServeLock;
 
@@ -48,6 +54,14 @@ pub enum StoreError {
         .pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
     )]
     InUse { path: PathBuf, pid: Option<u32> },
+    #[error(transparent)]
+    SecretKey(#[from] SecretKeyError),
+    #[error("the secret key does not match the key this database was created with")]
+    WrongSecretKey,
+    #[error("webhook Secrets are not available: this command runs without the secret key")]
+    SecretsLocked,
+    #[error("cannot encrypt a webhook Secret: {0}")]
+    Seal(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -233,6 +247,11 @@ pub trait Store: Send + Sync + 'static {
         let _ = wake;
         Ok(())
     }
+    /// Checks `secrets` against the key this database was created with (recording it on the
+    /// first start), seals the Secrets still stored in plaintext, and from then on seals and
+    /// opens webhook Secrets with it: webhook reads and writes fail until this is done. Returns
+    /// how many Secrets it sealed; `WrongSecretKey` for another key.
+    async fn unlock_secrets(&self, secrets: SecretBox) -> StoreResult<u64>;
 }
 
 /// Opens the store named by a `--database` URL (`sqlite://PATH` or `postgres://...`),
@@ -296,6 +315,41 @@ pub fn describe(url: &str) -> String {
     } else {
         redact_password(url)
     }
+}
+
+/// Opens the store like [`open`] and unlocks its webhook Secrets with the key in `key_file`
+/// (`--secret-key-file`), or by default, on SQLite, `<database file>.key` (created on first start).
+pub async fn open_with_secrets(url: &str, key_file: Option<&Path>) -> StoreResult<Arc<dyn Store>> {
+    let key_file = KeyFile::for_database(url, key_file)?;
+    let store = open(url).await?;
+    let (secrets, created) = key_file.load()?;
+    let sealed = match store.unlock_secrets(secrets).await {
+        Ok(sealed) => sealed,
+        Err(StoreError::WrongSecretKey) => {
+            let path = key_file.path().to_path_buf();
+            if created {
+                // The key this start made opens nothing: left behind, it would hide, at the
+                // next start, that the original key file is missing.
+                let _ = std::fs::remove_file(&path);
+            }
+            return Err(SecretKeyError::Mismatch {
+                path,
+                was_missing: created,
+            }
+            .into());
+        }
+        Err(e) => return Err(e),
+    };
+    if created {
+        tracing::info!(
+            path = %key_file.path().display(),
+            "created the secret key file that encrypts webhook Secrets: back it up with the database"
+        );
+    }
+    if sealed > 0 {
+        tracing::info!(sealed, "encrypted the webhook Secrets stored in plaintext");
+    }
+    Ok(store)
 }
 
 /// `url` without its password, for messages and logs.

@@ -22,8 +22,10 @@ use super::group_commit::{ApplyBatch, BatchResult, Claim, GroupCommit, Job};
 use super::rows::{
     DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, bind_definition,
     decode_claims, is_unique_violation, matching_webhooks, readable_webhooks,
-    subscriptions_from_rows, to_json, user_from_row, webhook_from_row,
+    subscriptions_from_rows, to_json, user_from_row, webhook_from_row, webhook_without_secret,
 };
+use super::secret_box::{SecretBox, SecretSlot};
+use super::secret_unlock::unlock_postgres;
 use super::{
     AppRecord, AttemptRecord, ClaimCaps, ClaimedDelivery, DeadLetter, Disposition, QueueStats,
     Store, StoreError, StoreResult, UserRecord,
@@ -58,6 +60,13 @@ fn migrator() -> Migrator {
             false,
         ),
         Migration::new(
+            2,
+            "secret key check".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/postgres/0002_secret_key_check.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
             3,
             "dead_reason".into(),
             MigrationType::Simple,
@@ -80,6 +89,8 @@ pub struct PgStore {
     /// Set once the heartbeat task runs (started by the first claim: API-only processes and
     /// CLI commands take no leases, so they need no heartbeat).
     heartbeat: tokio::sync::OnceCell<()>,
+    /// Seals and opens webhook Secrets, once unlocked.
+    secrets: SecretSlot,
 }
 
 impl PgStore {
@@ -105,6 +116,7 @@ impl PgStore {
             node,
             reaped_at: AtomicI64::new(0),
             heartbeat: tokio::sync::OnceCell::new(),
+            secrets: SecretSlot::default(),
         })
     }
 
@@ -410,7 +422,7 @@ async fn apply_attempt(
         .await?;
     match disabled {
         Some(row) => {
-            let record = webhook_from_row(&row)?;
+            let record = webhook_without_secret(&row)?;
             tracing::warn!(
                 webhook_id = record.id,
                 gone = a.gone,
@@ -678,7 +690,9 @@ impl Store for PgStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
              RETURNING id",
         );
-        Ok(bind_definition!(query, w).fetch_one(&self.pool).await?)
+        Ok(bind_definition!(query, w, self.secrets.get()?)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn update_webhook(&self, w: &WebhookRecord) -> StoreResult<bool> {
@@ -695,7 +709,7 @@ impl Store for PgStore {
                 .bind(w.id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let done = bind_definition!(query, w)
+        let done = bind_definition!(query, w, self.secrets.get()?)
             .bind(w.id)
             .execute(&mut *tx)
             .await?;
@@ -743,7 +757,7 @@ impl Store for PgStore {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(webhook_from_row)
+            .map(|row| webhook_from_row(row, self.secrets.get()?))
             .transpose()
     }
 
@@ -752,7 +766,7 @@ impl Store for PgStore {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?;
-        Ok(readable_webhooks(&rows))
+        readable_webhooks(&rows, self.secrets.get()?)
     }
 
     async fn record_event(&self, event: &Event) -> StoreResult<usize> {
@@ -862,6 +876,13 @@ impl Store for PgStore {
             .await?;
         tx.commit().await?;
         Ok(dead)
+    }
+
+    async fn unlock_secrets(&self, secrets: SecretBox) -> StoreResult<u64> {
+        let mut conn = self.pool.acquire().await?;
+        let sealed = unlock_postgres(&mut conn, &secrets).await?;
+        self.secrets.set(secrets);
+        Ok(sealed)
     }
 
     async fn recover_leases(&self) -> StoreResult<u64> {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
+use super::secret_box::SecretBox;
 use super::{ClaimedDelivery, StoreError, StoreResult, UserRecord};
 use crate::domain::{
     Event, NotifyVia, NotifyWhen, TypedValue, WebhookRecord, WebhookState, WebhookUsage,
@@ -83,13 +84,25 @@ pub(crate) fn user_from_row(row: &impl StoreRow) -> StoreResult<UserRecord> {
     })
 }
 
-pub(crate) fn webhook_from_row(row: &impl StoreRow) -> StoreResult<WebhookRecord> {
+/// A `webhooks` row (selected with [`WEBHOOK_COLUMNS`]), its Secret opened with `secrets`.
+pub(crate) fn webhook_from_row(
+    row: &impl StoreRow,
+    secrets: &SecretBox,
+) -> StoreResult<WebhookRecord> {
+    let mut webhook = webhook_without_secret(row)?;
+    webhook.secret = secrets.open_secret(row.opt_text("secret")?)?;
+    Ok(webhook)
+}
+
+/// A `webhooks` row with `secret` None, for records nothing signs with (the state-change event
+/// of a disabled webhook): no key needed, nothing decrypted.
+pub(crate) fn webhook_without_secret(row: &impl StoreRow) -> StoreResult<WebhookRecord> {
     Ok(WebhookRecord {
         id: row.int("id")?,
         name: row.text("name")?,
         events: row.json("events")?,
         target_url: row.text("target_url")?,
-        secret: row.opt_text("secret")?,
+        secret: None,
         state: WebhookState::from_number(row.long("state")?),
         kind: row.text("type")?,
         headers: row.json("headers")?,
@@ -180,16 +193,20 @@ pub(crate) fn decode_claims(
 
 /// Webhook rows decoded one by one: a row that cannot be decoded is logged and left out, so it
 /// cannot stop a listing of the others (reading it by id names the problem).
-pub(crate) fn readable_webhooks(rows: &[impl StoreRow]) -> Vec<WebhookRecord> {
-    rows.iter()
-        .filter_map(|row| match webhook_from_row(row) {
+pub(crate) fn readable_webhooks(
+    rows: &[impl StoreRow],
+    secrets: &SecretBox,
+) -> StoreResult<Vec<WebhookRecord>> {
+    Ok(rows
+        .iter()
+        .filter_map(|row| match webhook_from_row(row, secrets) {
             Ok(record) => Some(record),
             Err(e) => {
                 tracing::error!(webhook_id = row.int("id").ok(), error = %e, "webhook left out: its stored row cannot be read");
                 None
             }
         })
-        .collect()
+        .collect())
 }
 
 /// The `(webhook id, subscribed events)` rows of `SELECT id, events FROM webhooks`. A row whose
@@ -221,14 +238,15 @@ pub(crate) fn matching_webhooks(subscriptions: &[(i32, Vec<String>)], name: &str
         .collect()
 }
 
-/// Binds the definition columns of a webhook, in `WEBHOOK_COLUMNS` order from `name` to `app_id`.
+/// Binds the definition columns of a webhook, in `WEBHOOK_COLUMNS` order from `name` to `app_id`,
+/// its Secret sealed with `$secrets` (a `SecretBox`).
 macro_rules! bind_definition {
-    ($query:expr, $w:expr) => {
+    ($query:expr, $w:expr, $secrets:expr) => {
         $query
             .bind(&$w.name)
             .bind(to_json(&$w.events))
             .bind(&$w.target_url)
-            .bind(&$w.secret)
+            .bind($secrets.seal_secret($w.secret.as_deref())?)
             .bind($w.state as i64)
             .bind(&$w.kind)
             .bind(to_json(&$w.headers))

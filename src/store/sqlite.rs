@@ -19,8 +19,10 @@ use super::group_commit::{ApplyBatch, BatchResult, Claim, GroupCommit, Job};
 use super::rows::{
     DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, bind_definition,
     decode_claims, is_unique_violation, matching_webhooks, readable_webhooks,
-    subscriptions_from_rows, to_json, user_from_row, webhook_from_row,
+    subscriptions_from_rows, to_json, user_from_row, webhook_from_row, webhook_without_secret,
 };
+use super::secret_box::{SecretBox, SecretSlot};
+use super::secret_unlock::unlock_sqlite;
 use super::subscriptions::SubscriptionCache;
 use super::{
     AppRecord, AttemptRecord, ClaimCaps, ClaimedDelivery, DeadLetter, Disposition, QueueStats,
@@ -40,6 +42,8 @@ pub struct SqliteStore {
     /// Subscriptions of the webhooks taking deliveries; this process is the only writer of
     /// webhooks, so it knows when they change.
     subscriptions: Arc<SubscriptionCache>,
+    /// Seals and opens webhook Secrets, once unlocked.
+    secrets: SecretSlot,
 }
 
 fn migrator() -> Migrator {
@@ -49,6 +53,13 @@ fn migrator() -> Migrator {
             "init".into(),
             MigrationType::Simple,
             include_str!("../../migrations/sqlite/0001_init.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "secret key check".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/sqlite/0002_secret_key_check.sql").into_sql_str(),
             false,
         ),
         Migration::new(
@@ -95,6 +106,7 @@ impl SqliteStore {
             read,
             commits,
             subscriptions,
+            secrets: SecretSlot::default(),
         })
     }
 }
@@ -444,7 +456,7 @@ async fn apply_attempt(
         .await?;
     match disabled {
         Some(row) => {
-            let record = webhook_from_row(&row)?;
+            let record = webhook_without_secret(&row)?;
             tracing::warn!(
                 webhook_id = record.id,
                 gone = a.gone,
@@ -693,7 +705,9 @@ impl Store for SqliteStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
              RETURNING id",
         );
-        let id = bind_definition!(query, w).fetch_one(&self.write).await?;
+        let id = bind_definition!(query, w, self.secrets.get()?)
+            .fetch_one(&self.write)
+            .await?;
         self.subscriptions.invalidate();
         Ok(id)
     }
@@ -711,7 +725,7 @@ impl Store for SqliteStore {
             .bind(w.id)
             .fetch_optional(&mut *tx)
             .await?;
-        let done = bind_definition!(query, w)
+        let done = bind_definition!(query, w, self.secrets.get()?)
             .bind(w.id)
             .execute(&mut *tx)
             .await?;
@@ -760,7 +774,7 @@ impl Store for SqliteStore {
             .fetch_optional(&self.read)
             .await?
             .as_ref()
-            .map(webhook_from_row)
+            .map(|row| webhook_from_row(row, self.secrets.get()?))
             .transpose()
     }
 
@@ -769,7 +783,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.read)
             .await?;
-        Ok(readable_webhooks(&rows))
+        readable_webhooks(&rows, self.secrets.get()?)
     }
 
     async fn record_event(&self, event: &Event) -> StoreResult<usize> {
@@ -909,6 +923,29 @@ impl Store for SqliteStore {
         .execute(&self.write)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn unlock_secrets(&self, secrets: SecretBox) -> StoreResult<u64> {
+        let mut conn = self.write.acquire().await?;
+        // Sealing replaces plaintext: secure_delete zeroes the space the old values leave, and
+        // the checkpoint below copies the result into the database file and empties the WAL,
+        // so neither file keeps a copy of a plaintext Secret.
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut *conn)
+            .await?;
+        let sealed = unlock_sqlite(&mut conn, &secrets).await;
+        let reset = sqlx::query("PRAGMA secure_delete = OFF")
+            .execute(&mut *conn)
+            .await;
+        let sealed = sealed?;
+        reset?;
+        if sealed > 0 {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *conn)
+                .await?;
+        }
+        self.secrets.set(secrets);
+        Ok(sealed)
     }
 
     async fn recover_leases(&self) -> StoreResult<u64> {

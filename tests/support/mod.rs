@@ -6,7 +6,9 @@
 //! new database `hw_<random hex>` on that server (hookwire creates it on first use), dropped
 //! with `psql`, when it is on PATH, once the last server using it is gone (kept, and named on
 //! stderr, when the test panicked). `TestServer::node` and `TestServer::start_on` start more
-//! processes on one database, for multi-node tests.
+//! processes on one database, for multi-node tests. The servers of one PostgreSQL database
+//! share a secret key file (`HOOKWIRE_SECRET_KEY_FILE`); SQLite servers use the default one
+//! beside the database file.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::io::{BufRead, BufReader};
@@ -58,7 +60,10 @@ pub struct TestDatabase {
     url: String,
     /// (admin URL, database name) on PostgreSQL.
     postgres: Option<(String, String)>,
-    /// The SQLite file's directory.
+    /// The secret key file every server on a PostgreSQL database is given (SQLite servers use
+    /// the default, beside the database file).
+    secret_key_file: Option<PathBuf>,
+    /// The SQLite file's directory, or the key file's.
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -68,10 +73,12 @@ impl TestDatabase {
         let db = match postgres_admin_url() {
             Some(admin) => {
                 let name = format!("hw_{}", uuid::Uuid::new_v4().simple());
+                let dir = tempfile::tempdir().expect("temp dir");
                 TestDatabase {
                     url: postgres_url_with_database(&admin, &name),
                     postgres: Some((admin, name)),
-                    _dir: None,
+                    secret_key_file: Some(new_secret_key_file(dir.path())),
+                    _dir: Some(dir),
                 }
             }
             None => {
@@ -79,6 +86,7 @@ impl TestDatabase {
                 TestDatabase {
                     url: format!("sqlite://{}", dir.path().join("hookwire.db").display()),
                     postgres: None,
+                    secret_key_file: None,
                     _dir: Some(dir),
                 }
             }
@@ -94,6 +102,24 @@ impl TestDatabase {
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }
+
+    /// The environment that gives `hookwire serve` this database's secret key file, if it
+    /// needs one (`Command::envs`).
+    pub fn secret_key_env(&self) -> Option<(&'static str, PathBuf)> {
+        let file = self.secret_key_file.clone()?;
+        Some(("HOOKWIRE_SECRET_KEY_FILE", file))
+    }
+}
+
+/// Writes a new random secret key file (32 bytes, base64) in `dir`; returns its path.
+pub fn new_secret_key_file(dir: &std::path::Path) -> PathBuf {
+    use base64::Engine;
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).expect("random key");
+    let path = dir.join(format!("{}.key", uuid::Uuid::new_v4().simple()));
+    let text = base64::engine::general_purpose::STANDARD.encode(key) + "\n";
+    std::fs::write(&path, text).expect("write key file");
+    path
 }
 
 impl Drop for TestDatabase {
@@ -145,7 +171,8 @@ impl TestServer {
         Self::spawn(db.url().to_string(), Some(db), to_strings(args))
     }
 
-    /// A server on database `url`, which the caller keeps alive, with `args` added.
+    /// A server on database `url`, which the caller keeps alive, with `args` added (on
+    /// PostgreSQL, `--secret-key-file` among them).
     pub fn start_on(url: &str, args: &[&str]) -> TestServer {
         Self::spawn(url.to_string(), None, to_strings(args))
     }
@@ -179,6 +206,7 @@ impl TestServer {
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--database", &database_url])
             .args(&extra_args)
+            .envs(database.iter().flat_map(|db| db.secret_key_env()))
             .env("HOOKWIRE_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("HOOKWIRE_LOG", "warn")
             .stdout(Stdio::piped())

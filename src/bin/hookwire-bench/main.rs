@@ -361,11 +361,16 @@ fn fresh_postgres_database(server_url: &str) -> Result<String, String> {
 async fn run(args: &Args, binary: &Path, report: &mut Report) -> Result<(), String> {
     let plan = Plan::new(args);
     let dir = TempDir::new()?;
+    let mut server_args = args.server_arg.clone();
     let database = match &args.postgres {
-        Some(url) => fresh_postgres_database(url)?,
+        Some(url) => {
+            // PostgreSQL needs a secret key file (SQLite makes one beside its database).
+            server_args.extend(["--secret-key-file".into(), new_key_file(&dir)?]);
+            fresh_postgres_database(url)?
+        }
         None => format!("sqlite://{}", dir.0.join("hookwire.db").display()),
     };
-    let result = run_on(args, binary, report, &plan, &database).await;
+    let result = run_on(&server_args, binary, report, &plan, &database).await;
     if args.postgres.is_some() {
         // The bench's database goes with the run (the SQLite file goes with its directory).
         use sqlx::migrate::MigrateDatabase;
@@ -376,9 +381,20 @@ async fn run(args: &Args, binary: &Path, report: &mut Report) -> Result<(), Stri
     result
 }
 
-/// The phases, on `database`.
+/// A new secret key file in `dir`; returns its path.
+fn new_key_file(dir: &TempDir) -> Result<String, String> {
+    use base64::Engine;
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| format!("no random key: {e}"))?;
+    let path = dir.0.join("secret.key");
+    let text = base64::engine::general_purpose::STANDARD.encode(key) + "\n";
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path.display().to_string())
+}
+
+/// The phases, on `database`, `hookwire serve` given `server_args`.
 async fn run_on(
-    args: &Args,
+    server_args: &[String],
     binary: &Path,
     report: &mut Report,
     plan: &Plan,
@@ -395,7 +411,7 @@ async fn run_on(
     let start_timeout = Duration::from_secs(30);
 
     // Start-up: on a new database (migrations, admin password hashed), then again on it.
-    let mut first = Server::start(binary, database, &args.server_arg, &http, start_timeout).await?;
+    let mut first = Server::start(binary, database, server_args, &http, start_timeout).await?;
     report.add(
         "start-up, new database",
         format!("{} to 200 on /health", ms(first.startup)),
@@ -413,8 +429,7 @@ async fn run_on(
         ));
     }
     drop(first);
-    let mut server =
-        Server::start(binary, database, &args.server_arg, &http, start_timeout).await?;
+    let mut server = Server::start(binary, database, server_args, &http, start_timeout).await?;
     let idle = server.memory()?;
     report.add(
         "start-up, existing database",
