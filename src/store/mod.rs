@@ -254,6 +254,27 @@ pub trait Store: Send + Sync + 'static {
     async fn unlock_secrets(&self, secrets: SecretBox) -> StoreResult<u64>;
 }
 
+/// A migrator over a backend's migrations, `(version, description, SQL)` in order; the SQL is
+/// compiled in, so the binary carries its schema.
+fn migrator(migrations: &[(i64, &str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::SqlStr;
+    use sqlx::migrate::{Migration, MigrationType};
+    sqlx::migrate::Migrator::with_migrations(
+        migrations
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    description.to_string().into(),
+                    MigrationType::Simple,
+                    SqlStr::from_static(sql),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
 /// Opens the store named by a `--database` URL (`sqlite://PATH` or `postgres://...`),
 /// creating and migrating the database as needed: what `serve` does.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {

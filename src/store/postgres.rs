@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::migrate::{MigrateDatabase, Migration, MigrationType, Migrator};
+use sqlx::Postgres;
+use sqlx::migrate::{MigrateDatabase, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, SqlSafeStr};
 use tokio::sync::Notify;
 
 use super::group_commit::{ApplyBatch, BatchResult, Claim, GroupCommit, Job};
@@ -51,27 +51,21 @@ const SWEEP_LOCK_SPACE: i32 = 0x6878;
 const POOL_SIZE: u32 = 16;
 
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![
-        Migration::new(
+    super::migrator(&[
+        (
             1,
-            "init".into(),
-            MigrationType::Simple,
-            include_str!("../../migrations/postgres/0001_init.sql").into_sql_str(),
-            false,
+            "init",
+            include_str!("../../migrations/postgres/0001_init.sql"),
         ),
-        Migration::new(
+        (
             2,
-            "secret key check".into(),
-            MigrationType::Simple,
-            include_str!("../../migrations/postgres/0002_secret_key_check.sql").into_sql_str(),
-            false,
+            "secret key check",
+            include_str!("../../migrations/postgres/0002_secret_key_check.sql"),
         ),
-        Migration::new(
+        (
             3,
-            "dead_reason".into(),
-            MigrationType::Simple,
-            include_str!("../../migrations/postgres/0003_dead_reason.sql").into_sql_str(),
-            false,
+            "dead_reason",
+            include_str!("../../migrations/postgres/0003_dead_reason.sql"),
         ),
     ])
 }

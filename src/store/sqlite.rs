@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::Row;
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, SqlSafeStr};
 
 use super::group_commit::{ApplyBatch, BatchResult, Claim, GroupCommit, Job};
 use super::rows::{
@@ -47,27 +47,21 @@ pub struct SqliteStore {
 }
 
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![
-        Migration::new(
+    super::migrator(&[
+        (
             1,
-            "init".into(),
-            MigrationType::Simple,
-            include_str!("../../migrations/sqlite/0001_init.sql").into_sql_str(),
-            false,
+            "init",
+            include_str!("../../migrations/sqlite/0001_init.sql"),
         ),
-        Migration::new(
+        (
             2,
-            "secret key check".into(),
-            MigrationType::Simple,
-            include_str!("../../migrations/sqlite/0002_secret_key_check.sql").into_sql_str(),
-            false,
+            "secret key check",
+            include_str!("../../migrations/sqlite/0002_secret_key_check.sql"),
         ),
-        Migration::new(
+        (
             3,
-            "dead_reason".into(),
-            MigrationType::Simple,
-            include_str!("../../migrations/sqlite/0003_dead_reason.sql").into_sql_str(),
-            false,
+            "dead_reason",
+            include_str!("../../migrations/sqlite/0003_dead_reason.sql"),
         ),
     ])
 }
