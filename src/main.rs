@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use hookwire::auth::{hash_password, random_token, sha256_hex};
+use hookwire::auth::{MAX_USER_NAME_CHARS, hash_password, random_token, sha256_hex};
 use hookwire::config::{DatabaseConfig, ServeConfig};
 use hookwire::startup::Application;
 use hookwire::store;
@@ -129,6 +129,11 @@ async fn run(command: Command) -> Result<(), String> {
             let name = name.trim().to_string();
             if name.is_empty() {
                 return Err("the user name must not be empty".into());
+            }
+            if name.chars().count() > MAX_USER_NAME_CHARS {
+                return Err(format!(
+                    "the user name is longer than {MAX_USER_NAME_CHARS} characters (logins refuse longer ones)"
+                ));
             }
             let store = store::open_existing(&database.url)
                 .await

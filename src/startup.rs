@@ -156,7 +156,9 @@ impl Application {
             self.router,
             crate::rest::canonical_path,
         );
-        let served = axum::serve(self.listener, axum::ServiceExt::into_make_service(app))
+        // With each connection's peer address, which throttles failed logins (src/auth).
+        let app = axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>(app);
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move {
                 shutdown_signal().await;
                 shutdown.cancel();

@@ -725,11 +725,17 @@ async fn concurrent_failures_are_all_counted_and_disable_once() {
                 w.text("State").unwrap_or_default(),
                 number(&w, "TotalCalls"),
                 number(&w, "TotalErrors"),
-                number(&w, "ConsecutiveErrors"),
             ),
-            ("TooManyErrors".to_string(), n, n, n),
-            "GetWebhook on {} (State, TotalCalls, TotalErrors, ConsecutiveErrors) after {n} \
-             failed attempts",
+            ("TooManyErrors".to_string(), n, n),
+            "GetWebhook on {} (State, TotalCalls, TotalErrors) after {n} failed attempts",
+            node.base
+        );
+        // ConsecutiveErrors counts probe failures only (docs/DELIVERY.md, "Probing"): each
+        // node probes on its own, so the switch at 9 may be joined by one probe per other node.
+        let consecutive = number(&w, "ConsecutiveErrors");
+        assert!(
+            (9..=9 + 2).contains(&consecutive),
+            "ConsecutiveErrors {consecutive} on {} after {n} failed attempts",
             node.base
         );
     }
@@ -747,7 +753,7 @@ async fn concurrent_failures_are_all_counted_and_disable_once() {
         .unwrap_or(0);
     eprintln!(
         "cluster counters: {n} failed attempts for {FAILING_EVENTS} events, up to {most_at_once} \
-         at once; TotalCalls = TotalErrors = ConsecutiveErrors = {n} on all 3 nodes; one .errors event"
+         at once; TotalCalls = TotalErrors = {n} on all 3 nodes; one .errors event"
     );
 }
 

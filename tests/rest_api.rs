@@ -534,10 +534,19 @@ async fn soticket_and_basic_credentials_are_accepted() {
 async fn missing_or_wrong_credentials_are_401_with_a_challenge() {
     let api = Api::start(&NO_PING).await;
     let path = "/api/v1/Webhook/default";
-    api.anon(Method::GET, path)
+    let body = api
+        .anon(Method::GET, path)
         .send()
         .await
         .unauthorized("SoSessionException");
+    // REST is told how to authenticate on REST, not in the SOAP Credentials header.
+    let message = body["Message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("Authorization: SOTicket")
+            && message.contains("Authorization: Basic")
+            && !message.contains("in Credentials"),
+        "{message}"
+    );
     let cases = [
         ("SOTicket 7T:bm90LWEtdGlja2V0", "SoSessionException"),
         ("SOTicket ", ""),

@@ -39,8 +39,10 @@ impl AgentError {
             AgentError::Auth(
                 AuthError::MissingTicket | AuthError::UnknownTicket | AuthError::ExpiredTicket,
             ) => "SoSessionException",
+            AgentError::Auth(AuthError::UserNameTooLong) | AgentError::Invalid(_) => {
+                "ArgumentException"
+            }
             AgentError::Auth(_) | AgentError::Forbidden(_) => "SoSecurityException",
-            AgentError::Invalid(_) => "ArgumentException",
             AgentError::NotFound(_) => "NotFoundException",
             AgentError::PingFailed(_) => "WebhookTestFailedException",
         }

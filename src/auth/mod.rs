@@ -3,15 +3,24 @@
 
 mod password;
 mod secret;
+mod throttle;
 
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::domain::{Associate, Millis, now_millis};
 use crate::store::{AppRecord, Store, StoreError, UserRecord};
 
 pub use password::{hash_password, verify_password};
 pub use secret::{random_token, sha256_hex};
+
+/// The longest user name a login accepts, so that the work and the log of a login stay small
+/// whatever is sent.
+pub const MAX_USER_NAME_CHARS: usize = 256;
+
+/// How much of a refused user name is logged.
+const LOGGED_USER_NAME_CHARS: usize = 64;
 
 /// Why a caller was refused. Each maps to a precise client-facing message.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +35,13 @@ pub enum AuthError {
     ExpiredTicket,
     #[error("The user name or password is wrong")]
     WrongPassword,
+    #[error("The user name is longer than {} characters", MAX_USER_NAME_CHARS)]
+    UserNameTooLong,
+    /// Too many failed logins of this name or from this address (docs/SOAP.md, "Failed logins").
+    #[error(
+        "Too many failed logins for this user name or from this address: retry in {retry_after_secs} s"
+    )]
+    Throttled { retry_after_secs: u64 },
     #[error("The application token is not registered on this server")]
     UnknownAppToken,
     #[error("An application token is required on this server (online mode)")]
@@ -55,6 +71,8 @@ pub struct Auth {
     /// need no database read. Entries are trusted for a few seconds only, since tickets and
     /// users live in the database that other nodes share.
     tickets: Arc<std::sync::Mutex<std::collections::HashMap<String, CachedTicket>>>,
+    /// Failed logins by user name and client address, which slow down the next ones.
+    throttle: Arc<throttle::Throttle>,
     /// How long a ticket lives after its last use (sliding expiry).
     ticket_ttl: Duration,
     /// Online mode: every call must carry a registered application token.
@@ -78,6 +96,7 @@ impl Auth {
             store,
             verified: Arc::default(),
             tickets: Arc::default(),
+            throttle: Arc::default(),
             ticket_ttl,
             require_app_token,
         }
@@ -87,23 +106,63 @@ impl Auth {
         i64::try_from(self.ticket_ttl.as_millis()).unwrap_or(i64::MAX)
     }
 
-    /// Checks a user name and password and issues a new ticket.
-    pub async fn login(
+    /// The user with this name and password, from `client`: refused if the name is too long,
+    /// the password wrong, or after too many failures of the name or the address (then maybe
+    /// only after a wait: see `throttle`). Every refusal is logged, the name cut short.
+    async fn check_password(
         &self,
         user_name: &str,
         password: &str,
-    ) -> Result<(String, Associate), AuthError> {
-        let user = self.store.user_by_name(user_name.trim()).await?;
+        client: Option<IpAddr>,
+    ) -> Result<UserRecord, AuthError> {
+        let user_name = user_name.trim();
+        let refused = |e: AuthError| {
+            let mut shown: String = user_name.chars().take(LOGGED_USER_NAME_CHARS).collect();
+            if shown.len() < user_name.len() {
+                shown.push_str(&format!("... ({} bytes)", user_name.len()));
+            }
+            let client = client.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+            tracing::info!(user = ?shown, %client, reason = %e, "login refused");
+            e
+        };
+        if user_name.chars().nth(MAX_USER_NAME_CHARS).is_some() {
+            return Err(refused(AuthError::UserNameTooLong));
+        }
+        let wait = self
+            .throttle
+            .admit(user_name, client, Instant::now())
+            .map_err(|too_many| {
+                refused(AuthError::Throttled {
+                    retry_after_secs: too_many.retry_after.as_secs_f64().ceil() as u64,
+                })
+            })?;
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let user = self.store.user_by_name(user_name).await?;
         // Without the user, verify against a fixed hash anyway so timing does not reveal names.
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.clone())
             .unwrap_or_else(|| password::DUMMY_HASH.to_string());
         let ok = verify_password(password.to_string(), hash).await;
-        let user = match user {
-            Some(u) if ok => u,
-            _ => return Err(AuthError::WrongPassword),
-        };
+        match user {
+            Some(u) if ok => {
+                self.throttle.succeeded(user_name, client);
+                Ok(u)
+            }
+            _ => Err(refused(AuthError::WrongPassword)),
+        }
+    }
+
+    /// Checks a user name and password from `client` and issues a new ticket.
+    pub async fn login(
+        &self,
+        user_name: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(String, Associate), AuthError> {
+        let user = self.check_password(user_name, password, client).await?;
         let ticket = format!("{TICKET_PREFIX}{}", random_token());
         let expires = now_millis().saturating_add(self.ttl_millis());
         self.store
@@ -168,12 +227,14 @@ impl Auth {
         Ok(Caller { user, app })
     }
 
-    /// A caller by user name and password (REST `Authorization: Basic`); no ticket is issued.
+    /// A caller by user name and password from `client` (REST `Authorization: Basic`); no
+    /// ticket is issued.
     pub async fn caller_with_password(
         &self,
         user_name: &str,
         password: &str,
         app_token: Option<&str>,
+        client: Option<IpAddr>,
     ) -> Result<Caller, AuthError> {
         const REMEMBER_MS: Millis = 60_000;
         let key = sha256_hex(&format!("{}\0{password}", user_name.trim()));
@@ -192,16 +253,7 @@ impl Auth {
                 .await?
                 .ok_or(AuthError::WrongPassword)?,
             None => {
-                let user = self.store.user_by_name(user_name.trim()).await?;
-                let hash = user
-                    .as_ref()
-                    .map(|u| u.password_hash.clone())
-                    .unwrap_or_else(|| password::DUMMY_HASH.to_string());
-                let ok = verify_password(password.to_string(), hash).await;
-                let user = match user {
-                    Some(u) if ok => u,
-                    _ => return Err(AuthError::WrongPassword),
-                };
+                let user = self.check_password(user_name, password, client).await?;
                 if let Ok(mut m) = self.verified.lock() {
                     m.retain(|_, (_, until)| *until > now);
                     m.insert(key, (user.id, now + REMEMBER_MS));

@@ -11,6 +11,11 @@ use crate::auth::AuthError;
 /// `WWW-Authenticate` of 401 answers: both schemes hookwire accepts.
 const CHALLENGE: &str = "SOTicket realm=\"hookwire\", Basic realm=\"hookwire\"";
 
+/// What a REST call without credentials is told (the agent's message is SOAP's).
+const HOW_TO_AUTHENTICATE: &str = "No credentials were given: send Authorization: SOTicket <ticket> \
+    (a Ticket from SoPrincipal.svc AuthenticateUsernamePassword) or Authorization: Basic \
+    <base64 of user:password>";
+
 #[derive(Debug)]
 pub enum ApiError {
     Agent(AgentError),
@@ -38,12 +43,20 @@ impl From<AgentError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            ApiError::Agent(AgentError::Auth(AuthError::Throttled { retry_after_secs })) => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
+        };
         let (status, error_type, message) = match self {
             ApiError::Agent(e) => {
                 let status = match &e {
                     AgentError::Auth(AuthError::Store(_))
                     | AgentError::Store(_)
                     | AgentError::Unreadable(..) => StatusCode::INTERNAL_SERVER_ERROR,
+                    AgentError::Auth(AuthError::Throttled { .. }) => StatusCode::TOO_MANY_REQUESTS,
+                    AgentError::Auth(AuthError::UserNameTooLong) => StatusCode::BAD_REQUEST,
                     AgentError::Auth(_) => StatusCode::UNAUTHORIZED,
                     AgentError::Forbidden(_) => StatusCode::FORBIDDEN,
                     AgentError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -52,7 +65,11 @@ impl IntoResponse for ApiError {
                 if e.is_internal() {
                     tracing::error!(error = %e, "REST request failed");
                 }
-                (status, e.exception_type().to_string(), e.client_message())
+                let message = match &e {
+                    AgentError::Auth(AuthError::MissingTicket) => HOW_TO_AUTHENTICATE.into(),
+                    _ => e.client_message(),
+                };
+                (status, e.exception_type().to_string(), message)
             }
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "ArgumentException".into(), m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "NotFoundException".into(), m),
@@ -95,6 +112,11 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static(CHALLENGE),
             );
+        }
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
         }
         response
     }

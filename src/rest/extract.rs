@@ -2,13 +2,16 @@
 //! parameters.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::Response;
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -16,6 +19,22 @@ use serde_json::Value;
 use super::error::ApiError;
 use crate::auth::{AuthError, Caller};
 use crate::startup::AppState;
+
+tokio::task_local! {
+    /// The client address of the request being handled, for throttling failed Basic logins.
+    /// Set around every REST handler by [`with_client_address`], so that no handler has to
+    /// pass it to [`caller`].
+    static CLIENT_ADDRESS: Option<IpAddr>;
+}
+
+/// Middleware: runs the rest of the request with its peer address in [`CLIENT_ADDRESS`].
+pub async fn with_client_address(request: Request, next: Next) -> Response {
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    CLIENT_ADDRESS.scope(client, next.run(request)).await
+}
 
 /// Authenticates `Authorization: SOTicket <ticket>` or `Basic`, with `SO-AppToken`.
 pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
@@ -35,13 +54,14 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
             .decode(credentials)
             .ok()
             .and_then(|b| String::from_utf8(b).ok());
+        let client = CLIENT_ADDRESS.try_with(|client| *client).ok().flatten();
         let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
             return Err(ApiError::Agent(AuthError::WrongPassword.into()));
         };
         return Ok(state
             .agent
             .auth()
-            .caller_with_password(user, password, app_token)
+            .caller_with_password(user, password, app_token, client)
             .await
             .map_err(crate::agent::AgentError::from)?);
     }

@@ -80,6 +80,7 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         )
         .route("/api/v1/Agents/Webhook/{method}", post(agents::call))
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(extract::with_client_address))
         .layer(DefaultBodyLimit::max(max_body_bytes.saturating_add(1)))
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
 }

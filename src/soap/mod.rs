@@ -164,6 +164,10 @@ async fn call(
     which: Service,
 ) -> Response {
     let ct = content_type(request.headers()).map(str::to_string);
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
     let fallback = SoapVersion::from_content_type(ct.as_deref());
     if let Some(ct) = &ct {
         let essence = ct
@@ -248,7 +252,7 @@ async fn call(
                 &principal_service::OPERATIONS,
                 principal_service::decode_call,
             ) {
-                Ok(req) => principal_service::execute(&state.agent, service, req).await,
+                Ok(req) => principal_service::execute(&state.agent, service, req, client).await,
                 Err(f) => f.into_response(),
             }
         }

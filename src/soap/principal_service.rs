@@ -1,5 +1,7 @@
 //! `SoPrincipal.svc`: `AuthenticateUsernamePassword`, which issues tickets.
 
+use std::net::IpAddr;
+
 use axum::response::Response;
 
 use super::SoapRequest;
@@ -8,8 +10,7 @@ use super::envelope::SoapVersion;
 use super::fault::Fault;
 use super::reply::{ExceptionInfo, reply};
 use super::version::ServiceVersion;
-use crate::agent::WebhookAgent;
-use crate::auth::AuthError;
+use crate::agent::{AgentError, WebhookAgent};
 
 /// One decoded SoPrincipal.svc call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,12 +30,13 @@ pub fn decode_call(op: &Params, name: &str, version: SoapVersion) -> Result<Prin
     }
 }
 
-/// Logs in and answers `AuthenticateResponse` (the one response element of every
-/// SoPrincipal authenticate method).
+/// Logs in (`client` is the caller's address, for throttling failed logins) and answers
+/// `AuthenticateResponse` (the one response element of every SoPrincipal authenticate method).
 pub async fn execute(
     agent: &WebhookAgent,
     service: ServiceVersion,
     request: SoapRequest<PrincipalCall>,
+    client: Option<IpAddr>,
 ) -> Response {
     let tns = service.namespace();
     let PrincipalCall::AuthenticateUsernamePassword {
@@ -49,7 +51,7 @@ pub async fn execute(
         None => Ok(()),
     };
     let outcome = match checked {
-        Ok(()) => agent.auth().login(&user_name, &password).await,
+        Ok(()) => agent.auth().login(&user_name, &password, client).await,
         Err(e) => Err(e),
     };
     match outcome {
@@ -75,21 +77,15 @@ pub async fn execute(
             x.close("tns:AuthenticateResponse");
         }),
         Err(e) => {
-            let (message, exception_type) = match &e {
-                AuthError::Store(_) => {
-                    tracing::error!(error = %e, "login failed on the store");
-                    (
-                        "The server could not complete the request (storage error); it was logged"
-                            .to_string(),
-                        "SoServerException",
-                    )
-                }
-                _ => (e.to_string(), "SoSecurityException"),
-            };
-            tracing::info!(user = %user_name, "login refused");
+            // Refused logins are logged by `Auth`, with the user name cut short.
+            let e = AgentError::from(e);
+            if e.is_internal() {
+                tracing::error!(error = %e, "login failed on the store");
+            }
+            let message = e.client_message();
             let info = ExceptionInfo {
                 message: &message,
-                exception_type,
+                exception_type: e.exception_type(),
             };
             reply(request.version, tns, Some(info), |x| {
                 x.open("tns:AuthenticateResponse");

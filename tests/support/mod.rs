@@ -162,6 +162,8 @@ pub struct TestServer {
     database: Option<Arc<TestDatabase>>,
     extra_args: Vec<String>,
     pub http: reqwest::Client,
+    /// The server's stderr, when captured (`start_capturing_log`).
+    log: Option<Arc<std::sync::Mutex<Vec<u8>>>>,
 }
 
 impl TestServer {
@@ -197,10 +199,26 @@ impl TestServer {
         self.database_url.clone()
     }
 
+    /// A fresh server logging at `info`, its stderr kept for [`TestServer::log`] instead of shown.
+    pub fn start_capturing_log(args: &[&str]) -> TestServer {
+        let db = TestDatabase::fresh();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        Self::spawn_with_log(db.url().to_string(), Some(db), to_strings(args), Some(log))
+    }
+
     fn spawn(
         database_url: String,
         database: Option<Arc<TestDatabase>>,
         extra_args: Vec<String>,
+    ) -> TestServer {
+        Self::spawn_with_log(database_url, database, extra_args, None)
+    }
+
+    fn spawn_with_log(
+        database_url: String,
+        database: Option<Arc<TestDatabase>>,
+        extra_args: Vec<String>,
+        log: Option<Arc<std::sync::Mutex<Vec<u8>>>>,
     ) -> TestServer {
         let mut child = Command::new(binary())
             .arg("serve")
@@ -208,11 +226,25 @@ impl TestServer {
             .args(&extra_args)
             .envs(database.iter().flat_map(|db| db.secret_key_env()))
             .env("HOOKWIRE_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("HOOKWIRE_LOG", "warn")
+            .env("HOOKWIRE_LOG", if log.is_some() { "info" } else { "warn" })
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if log.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
             .expect("start hookwire");
+        if let (Some(log), Some(mut stderr)) = (log.clone(), child.stderr.take()) {
+            std::thread::spawn(move || {
+                let mut chunk = [0u8; 8192];
+                while let Ok(n @ 1..) = std::io::Read::read(&mut stderr, &mut chunk) {
+                    if let Ok(mut log) = log.lock() {
+                        log.extend_from_slice(&chunk[..n]);
+                    }
+                }
+            });
+        }
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let base = loop {
@@ -239,7 +271,40 @@ impl TestServer {
             database,
             extra_args,
             http: reqwest::Client::new(),
+            log,
         }
+    }
+
+    /// What the server wrote to stderr so far (empty unless started by `start_capturing_log`).
+    pub fn log(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|log| {
+                log.lock()
+                    .ok()
+                    .map(|l| String::from_utf8_lossy(&l).into_owned())
+            })
+            .unwrap_or_default()
+    }
+
+    /// The server process's resident memory (`VmRSS` of `/proc/PID/status`), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        self.proc_status_kib("VmRSS")
+    }
+
+    /// The server process's peak resident memory so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        self.proc_status_kib("VmHWM")
+    }
+
+    fn proc_status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read /proc/PID/status of the server");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/PID/status: {status}"))
     }
 
     /// Kills the process with SIGKILL (no shutdown of any kind) and reaps it.
