@@ -30,9 +30,24 @@ impl Serve {
     /// `hookwire serve --database DB --listen LISTEN ARGS`; no `HOOKWIRE_ADMIN_PASSWORD`, so a
     /// created admin's password would be printed.
     fn spawn(database: &str, listen: &str, args: &[&str]) -> Serve {
+        Self::spawn_with_env(database, listen, args, None)
+    }
+
+    /// [`Serve::spawn`] on a test database, with the secret key file it needs on PostgreSQL.
+    fn spawn_on(db: &TestDatabase, listen: &str, args: &[&str]) -> Serve {
+        Self::spawn_with_env(db.url(), listen, args, db.secret_key_env())
+    }
+
+    fn spawn_with_env(
+        database: &str,
+        listen: &str,
+        args: &[&str],
+        env: Option<(&'static str, std::path::PathBuf)>,
+    ) -> Serve {
         let mut child = Command::new(binary())
             .args(["serve", "--listen", listen, "--database", database])
             .args(args)
+            .envs(env)
             .env_remove("HOOKWIRE_ADMIN_PASSWORD")
             .env("HOOKWIRE_LOG", "warn")
             .stdin(Stdio::null())
@@ -260,7 +275,7 @@ async fn a_start_on_a_port_in_use_creates_nothing_and_prints_no_password() {
     let addr = taken.local_addr().expect("addr").to_string();
     let db = TestDatabase::fresh();
 
-    let mut serve = Serve::spawn(db.url(), &addr, &[]);
+    let mut serve = Serve::spawn_on(&db, &addr, &[]);
     let listening = serve.listening();
     let (status, out, err) = serve.finish();
     assert!(listening.is_none() && !status.success(), "{out}{err}");
@@ -280,7 +295,7 @@ async fn a_start_on_a_port_in_use_creates_nothing_and_prints_no_password() {
     }
 
     // Nothing was created: the first start that works creates the admin user.
-    let mut serve = Serve::spawn(db.url(), "127.0.0.1:0", &[]);
+    let mut serve = Serve::spawn_on(&db, "127.0.0.1:0", &[]);
     assert!(serve.listening().is_some(), "{:?}", serve.seen);
     let (_, out, err) = serve.finish();
     assert!(
@@ -302,7 +317,7 @@ fn summary_value<'a>(out: &'a str, key: &str) -> &'a str {
 async fn serve_prints_one_start_up_summary() {
     let db = TestDatabase::fresh();
 
-    let mut serve = Serve::spawn(db.url(), "127.0.0.1:0", &[]);
+    let mut serve = Serve::spawn_on(&db, "127.0.0.1:0", &[]);
     let base = serve.listening().expect("listening");
     let (_, out, err) = serve.finish();
     assert_eq!(
@@ -338,7 +353,7 @@ async fn serve_prints_one_start_up_summary() {
         "127.0.0.0/8,10.0.0.0/8",
         "--no-dispatcher",
     ];
-    let mut serve = Serve::spawn(db.url(), "127.0.0.1:0", &args);
+    let mut serve = Serve::spawn_on(&db, "127.0.0.1:0", &args);
     serve.listening().expect("listening");
     let (_, out, _) = serve.finish();
     let targets = summary_value(&out, "targets");

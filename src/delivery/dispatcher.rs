@@ -372,6 +372,11 @@ async fn run_cycle(
                 return;
             }
         };
+        if state != WebhookState::Active {
+            // Disabled, stopped or deleted: whoever makes it Active again starts it afresh,
+            // with no backoff of its failing past held against it.
+            shared.probing.forget(webhook.id);
+        }
         let Some(delay) = pause else { return };
         if state != WebhookState::Active {
             // Stopped or disabled mid-cycle: park the delivery now instead of holding it.

@@ -120,6 +120,13 @@ impl Probing {
         });
     }
 
+    /// Forgets the receiver's health: its webhook is no longer Active, and a restart (by an
+    /// operator, maybe on another node) must find its deliveries due at once.
+    pub fn forget(&self, webhook: i32) {
+        let mut map = self.receivers.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&webhook);
+    }
+
     /// The claim caps as of `now`: 1 for a probing webhook, 0 for one that must wait.
     pub fn caps(&self, per_webhook: usize, now: Millis) -> ClaimCaps {
         let mut map = self.receivers.lock().unwrap_or_else(|e| e.into_inner());
@@ -178,6 +185,17 @@ mod tests {
         assert_eq!(p.caps(8, 60_000).of(3), 1, "then one probe");
         let t = p.begin(3, 11).expect("another delivery may probe");
         assert!(p.failed(3, 11, t));
+    }
+
+    #[test]
+    fn a_disabled_webhook_is_forgotten_so_a_restart_delivers_at_once() {
+        let p = Probing::default();
+        let t = p.begin(5, 1).unwrap();
+        assert!(p.failed(5, 1, t));
+        p.requeued(5, 1, 43_200_000, None);
+        assert_eq!(p.caps(8, 1_000).of(5), 0);
+        p.forget(5);
+        assert_eq!(p.caps(8, 1_000).of(5), 8);
     }
 
     #[test]
