@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use support::receiver::{Answer, Receiver};
 use support::signal::{Signal, signal_event};
-use support::{ADMIN_PASSWORD, NS88, SOAP11, TestServer, webhook_xml};
+use support::{NS88, SOAP11, TestServer, webhook_xml};
 
 const LOOPBACK: [&str; 4] = [
     "--allow-http-targets",
@@ -21,17 +21,7 @@ const LOOPBACK: [&str; 4] = [
 
 /// (State, ConsecutiveErrors, TotalErrors) of webhook `id`, over REST.
 async fn usage(server: &TestServer, id: &str) -> (String, i64, i64) {
-    let text = server
-        .http
-        .get(server.url(&format!("/api/v1/Webhook/{id}")))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let w: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let w = server.get_json(&format!("/api/v1/Webhook/{id}")).await;
     (
         w["State"].as_str().unwrap_or_default().to_string(),
         w["ConsecutiveErrors"].as_i64().unwrap_or(-1),

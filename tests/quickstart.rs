@@ -57,15 +57,19 @@ fn the_quick_start_delivers_verified_events_signalled_over_soap_and_rest() {
         match block.info.as_str() {
             "sh install" => {} // the test's binary is on PATH instead
             "sh server" => {
-                let mut started = Background::start(
-                    "terminal 1 (hookwire serve)",
-                    &block.code,
-                    dir.path(),
-                    &[
-                        ("HOOKWIRE_LISTEN", "127.0.0.1:0"),
-                        ("HOOKWIRE_DATABASE", db.url()),
-                    ],
-                );
+                // PostgreSQL needs a secret key file (SQLite makes its own beside the file).
+                let key = db
+                    .secret_key_env()
+                    .map(|(_, file)| file.to_string_lossy().into_owned());
+                let mut env = vec![
+                    ("HOOKWIRE_LISTEN", "127.0.0.1:0"),
+                    ("HOOKWIRE_DATABASE", db.url()),
+                ];
+                if let Some(key) = &key {
+                    env.push(("HOOKWIRE_SECRET_KEY_FILE", key.as_str()));
+                }
+                let mut started =
+                    Background::start("terminal 1 (hookwire serve)", &block.code, dir.path(), &env);
                 let line = started.wait_for_line("hookwire listening on ");
                 let port = line.rsplit(':').next().unwrap_or_default().trim();
                 server_port = Some(port.to_string());

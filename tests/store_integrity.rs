@@ -155,16 +155,13 @@ async fn numbers_json_cannot_carry_are_refused_naming_the_key() {
     assert_eq!(receiver.len(), 1, "{}", receiver.summary());
 }
 
-#[tokio::test]
-async fn an_unreadable_event_row_is_set_aside_and_the_rest_are_delivered() {
-    // First no dispatcher, so the deliveries wait while one event row is damaged.
-    let mut api_only = TestServer::start(&[
-        "--allow-http-targets",
-        "--allow-targets",
-        "127.0.0.0/8",
-        "--no-save-ping",
-        "--no-dispatcher",
-    ]);
+/// Events signalled while no dispatcher runs, so their deliveries wait: a server with
+/// `--no-dispatcher`, a receiver subscribed to `event`, and one event per `(primary key, Data)`.
+/// Damage rows with [`execute_sql`], then start a delivering node on the same database.
+async fn queued_events(event: &str, data: &[(i32, String)]) -> (TestServer, Receiver) {
+    let mut args = LOOPBACK.to_vec();
+    args.push("--no-dispatcher");
+    let api_only = TestServer::start(&args);
     let receiver = Receiver::start().await;
     let ticket = api_only.ticket().await;
     api_only
@@ -173,21 +170,31 @@ async fn an_unreadable_event_row_is_set_aside_and_the_rest_are_delivered() {
             SOAP11,
             &ticket,
             "SaveWebhook",
-            &webhook_xml(0, "sink", &["contact.changed"], &receiver.url("/s"), ""),
+            &webhook_xml(0, "sink", &[event], &receiver.url("/s"), ""),
         )
         .await
         .ok();
-    for pk in 1..=5 {
-        let body = signal_xml(
-            "contact.changed",
-            pk,
-            &data_xml("n", "int", &pk.to_string()),
-        );
+    for (pk, pairs) in data {
         api_only
-            .call(NS88, SOAP11, &ticket, "SignalEvent", &body)
+            .call(
+                NS88,
+                SOAP11,
+                &ticket,
+                "SignalEvent",
+                &signal_xml(event, *pk, pairs),
+            )
             .await
             .ok();
     }
+    (api_only, receiver)
+}
+
+#[tokio::test]
+async fn an_unreadable_event_row_is_set_aside_and_the_rest_are_delivered() {
+    let data: Vec<(i32, String)> = (1..=5)
+        .map(|pk| (pk, data_xml("n", "int", &pk.to_string())))
+        .collect();
+    let (mut api_only, receiver) = queued_events("contact.changed", &data).await;
     execute_sql(
         &api_only.database_url(),
         "UPDATE events SET data = 'not json' WHERE primary_key = 3",
@@ -306,32 +313,10 @@ async fn an_unreadable_webhook_row_is_an_error_of_its_own() {
 async fn a_stored_non_finite_number_from_an_older_version_still_delivers() {
     // Versions before this one stored NaN/INF as {"t":"double","v":null}, which then failed
     // every claim. Such a row now decodes and delivers the null receivers always got.
-    let mut api_only = TestServer::start(&[
-        "--allow-http-targets",
-        "--allow-targets",
-        "127.0.0.0/8",
-        "--no-save-ping",
-        "--no-dispatcher",
-    ]);
-    let receiver = Receiver::start().await;
-    let ticket = api_only.ticket().await;
-    api_only
-        .call(
-            NS88,
-            SOAP11,
-            &ticket,
-            "SaveWebhook",
-            &webhook_xml(0, "legacy", &["sale.created"], &receiver.url("/l"), ""),
-        )
-        .await
-        .ok();
-    for pk in 1..=2 {
-        let body = signal_xml("sale.created", pk, &data_xml("amount", "double", "1.5"));
-        api_only
-            .call(NS88, SOAP11, &ticket, "SignalEvent", &body)
-            .await
-            .ok();
-    }
+    let data: Vec<(i32, String)> = (1..=2)
+        .map(|pk| (pk, data_xml("amount", "double", "1.5")))
+        .collect();
+    let (mut api_only, receiver) = queued_events("sale.created", &data).await;
     execute_sql(
         &api_only.database_url(),
         r#"UPDATE events SET data = '[["amount",{"t":"double","v":null}]]' WHERE primary_key = 1"#,

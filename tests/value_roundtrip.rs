@@ -11,7 +11,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use support::receiver::Receiver;
-use support::{ADMIN_PASSWORD, NS88, SOAP11, TestServer, webhook_xml};
+use support::{NS88, SOAP11, TestServer, webhook_xml};
 
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 const XSD: &str = "http://www.w3.org/2001/XMLSchema";
@@ -254,17 +254,7 @@ fn every_accepted_value_reads_back_equal() {
                     text
                 );
             }
-            let rest = server
-                .http
-                .get(server.url(&format!("/api/v1/Webhook/{id}")))
-                .basic_auth("admin", Some(ADMIN_PASSWORD))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let rest: serde_json::Value = serde_json::from_str(&rest).unwrap();
+            let rest = server.get_json(&format!("/api/v1/Webhook/{id}")).await;
             for (key, sent) in &values {
                 prop_assert_eq!(&rest["Properties"][key], &sent.json, "REST {}", key);
             }

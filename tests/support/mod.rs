@@ -441,6 +441,19 @@ impl TestServer {
             .unwrap_or_else(|| panic!("no {field} in /proc/<pid>/status: {status}"))
     }
 
+    /// `GET path` over REST as `admin` (Basic), its JSON body.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self
+            .http
+            .get(self.url(path))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .send()
+            .await
+            .expect("GET over REST");
+        let text = response.text().await.expect("the body");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {text}"))
+    }
+
     /// The delivery queue counts from `/metrics`: (pending, delivered, dead).
     pub async fn queue(&self) -> (i64, i64, i64) {
         let text = self
