@@ -12,6 +12,7 @@ mod support;
 
 mod fuzz {
     pub mod corpus;
+    mod found;
     pub mod mutate;
     mod mutate_json;
     mod mutate_xml;
