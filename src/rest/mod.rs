@@ -125,16 +125,16 @@ pub fn canonical_path(mut request: Request) -> Request {
         .split('/')
         .nth(2)
         .is_some_and(|s| s.eq_ignore_ascii_case("api"));
-    if !path
-        .get(..5)
-        .is_some_and(|p| p.eq_ignore_ascii_case("/api/"))
-        && !tenant_then_api
-    {
+    let api_first = path
+        .split('/')
+        .nth(1)
+        .is_some_and(|s| s.eq_ignore_ascii_case("api"));
+    if !api_first && !tenant_then_api {
         return request;
     }
     let mut segments: Vec<&str> = path.split('/').collect();
     // An Online tenant prefix (`/Cust12345/api/v1/...`) names the tenant; one server is one tenant.
-    if segments.len() > 3 && segments[2].eq_ignore_ascii_case("api") {
+    if segments.len() > 2 && segments[2].eq_ignore_ascii_case("api") {
         segments.remove(1);
     }
     let last = segments.len() - 1;
@@ -200,6 +200,8 @@ mod tests {
             "/Remote/Services88/Webhook.svc"
         );
         assert_eq!(canon("/Cust123/api/v1/webhook/1"), "/api/v1/Webhook/1");
+        assert_eq!(canon("/API"), "/api");
+        assert_eq!(canon("/Cust123/Api"), "/api");
         assert_eq!(
             canon("/Cust1/Remote/Services88/Webhook.svc"),
             "/Cust1/Remote/Services88/Webhook.svc"

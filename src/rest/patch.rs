@@ -26,10 +26,12 @@
 //! build is bounded (`budget`): operations, bytes, values and nesting.
 
 mod budget;
+mod folded_keys;
 
 use serde_json::{Map, Value};
 
 use budget::{Budget, Exceeded};
+use folded_keys::FoldedKeys;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PatchError {
@@ -522,10 +524,12 @@ fn merge(target: &mut Value, patch: &Value) {
     let Value::Object(map) = target else {
         return;
     };
+    let mut keys = FoldedKeys::of(map);
     for (name, value) in members {
-        match (find_key(map, name), value.is_null()) {
+        match (keys.find(map, name), value.is_null()) {
             (Some(key), true) => {
                 map.shift_remove(&key);
+                keys.removed(&key);
             }
             (None, true) => {}
             (Some(key), false) => {
@@ -537,6 +541,7 @@ fn merge(target: &mut Value, patch: &Value) {
                 let mut fresh = Value::Null;
                 merge(&mut fresh, value);
                 map.insert(name.clone(), fresh);
+                keys.inserted(name);
             }
         }
     }
