@@ -148,13 +148,7 @@ async fn each_typed_value_of_a_reply_reads_the_same_when_copied_alone() {
     assert_eq!(values_copied_alone(&saved), expected, "{}", saved.body);
 
     let got = server
-        .call(
-            NS88,
-            SOAP12,
-            &ticket,
-            "GetWebhook",
-            &format!("<tns:WebhookId>{id}</tns:WebhookId>"),
-        )
+        .call_on_webhook(NS88, SOAP12, &ticket, "GetWebhook", id)
         .await
         .ok();
     assert_eq!(values_copied_alone(&got), expected, "{}", got.body);
@@ -193,13 +187,7 @@ async fn an_undeclared_xsd_or_xs_prefix_in_xsi_type_means_xml_schema() {
     .ok();
     let id = saved.text("WebhookId").unwrap();
     let got = server
-        .call(
-            NS88,
-            SOAP11,
-            &ticket,
-            "GetWebhook",
-            &format!("<tns:WebhookId>{id}</tns:WebhookId>"),
-        )
+        .call_on_webhook(NS88, SOAP11, &ticket, "GetWebhook", id)
         .await
         .ok();
     assert_eq!(

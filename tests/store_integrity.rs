@@ -268,13 +268,7 @@ async fn an_unreadable_webhook_row_is_an_error_of_its_own() {
     assert_eq!(all.texts("WebhookId"), vec![ids[0].clone()]);
     // Reading the damaged one names the problem; it is not a storage failure of the server.
     let (kind, msg) = server
-        .call(
-            NS88,
-            SOAP11,
-            &ticket,
-            "GetWebhook",
-            &format!("<tns:WebhookId>{}</tns:WebhookId>", ids[1]),
-        )
+        .call_on_webhook(NS88, SOAP11, &ticket, "GetWebhook", &ids[1])
         .await
         .exception();
     assert_eq!(kind, "SoServerException");
@@ -293,13 +287,7 @@ async fn an_unreadable_webhook_row_is_an_error_of_its_own() {
     assert_eq!(receiver.len(), 1, "{}", receiver.summary());
     // And it can be deleted, which clears it.
     server
-        .call(
-            NS88,
-            SOAP11,
-            &ticket,
-            "DeleteWebhook",
-            &format!("<tns:WebhookId>{}</tns:WebhookId>", ids[1]),
-        )
+        .call_on_webhook(NS88, SOAP11, &ticket, "DeleteWebhook", &ids[1])
         .await
         .ok();
     let all = server

@@ -232,13 +232,7 @@ fn every_accepted_value_reads_back_equal() {
                 .await
                 .ok();
             let got = server
-                .call(
-                    NS88,
-                    SOAP11,
-                    &ticket,
-                    "GetWebhook",
-                    &format!("<tns:WebhookId>{id}</tns:WebhookId>"),
-                )
+                .call_on_webhook(NS88, SOAP11, &ticket, "GetWebhook", &id)
                 .await
                 .ok();
             let read = soap_properties(&got.body);

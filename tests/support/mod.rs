@@ -387,6 +387,19 @@ impl TestServer {
         self.call_with_token(ns, soap, ticket, None, op, body).await
     }
 
+    /// A call whose only parameter is `WebhookId` (GetWebhook, DeleteWebhook, GetLastError).
+    pub async fn call_on_webhook(
+        &self,
+        ns: &str,
+        soap: &str,
+        ticket: &str,
+        op: &str,
+        id: impl std::fmt::Display,
+    ) -> Reply {
+        let body = format!("<tns:WebhookId>{id}</tns:WebhookId>");
+        self.call(ns, soap, ticket, op, &body).await
+    }
+
     pub async fn call_with_token(
         &self,
         ns: &str,
