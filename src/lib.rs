@@ -3,6 +3,7 @@
 //! Layout:
 //! - `config`: typed options of `hookwire serve`, defaults in one place;
 //! - `startup`: `Application::build` wires store, agent and router; graceful shutdown;
+//! - `state`: `AppState`, what every handler shares (a leaf: adapters never import `startup`);
 //! - `domain`: webhooks, states, event names, typed values (parse, don't validate);
 //! - `agent`: `WebhookAgent`, the 8 operations and every business rule;
 //! - `auth`: users (argon2), tickets (`7T:`, sliding expiry), application tokens;
@@ -24,4 +25,5 @@ pub mod domain;
 pub mod rest;
 pub mod soap;
 pub mod startup;
+pub mod state;
 pub mod store;

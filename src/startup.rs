@@ -1,7 +1,6 @@
 //! Building and running the server: store, agent, router, listener, graceful shutdown.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
@@ -18,16 +17,8 @@ use crate::config::ServeConfig;
 use crate::delivery::sender::{Sender, SenderSettings};
 use crate::delivery::ssrf::TargetPolicy;
 use crate::delivery::{Dispatcher, Wakeup};
+use crate::state::AppState;
 use crate::store::{self, ServeLock, Store, StoreError};
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub agent: WebhookAgent,
-    pub store: Arc<dyn Store>,
-    /// Request body limit, applied by each adapter so it can answer in its own error form.
-    pub max_body_bytes: usize,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -117,6 +108,10 @@ impl Application {
             store,
             max_body_bytes: config.max_body_bytes,
         };
+        // How a request is routed: `run_until_stopped` first rewrites its path to the canonical
+        // form (`rest::canonical_path`: case and tenant prefix); the body deadline layer reads
+        // the body; then /health and /metrics, then the REST routes, and every other path falls
+        // back to SOAP (`fallback`: `.svc` endpoints and WSDLs, or the JSON/SOAP 404).
         let router = Router::new()
             .route("/health", get(health))
             .route("/metrics", get(metrics));

@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::extract::{ApiPath, caller, json_body};
 use super::json::{ErrorJson, WebhookBody, WebhookJson, WebhookResultJson};
 use crate::domain::TypedValue;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The parameters of one call: body members over query parameters, by lower-cased name.
 struct Params(HashMap<String, Value>);

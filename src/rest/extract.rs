@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::error::ApiError;
 use crate::auth::{AuthError, Caller};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 tokio::task_local! {
     /// The client address of the request being handled, for throttling failed Basic logins.

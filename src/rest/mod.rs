@@ -21,7 +21,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The OpenAPI description, generated from the handlers' annotations.
 #[derive(OpenApi)]

@@ -16,7 +16,7 @@ use super::json::{ErrorJson, WebhookBody, WebhookJson, WebhookResultJson, Webhoo
 use super::patch;
 use crate::agent::WebhookCarrier;
 use crate::domain::TypedValue;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 type Body = Result<Bytes, BytesRejection>;
 

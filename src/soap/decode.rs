@@ -5,8 +5,8 @@
 
 use roxmltree::Node;
 
-use super::envelope::{SoapVersion, XSD_NS, XSI_NS};
 use super::fault::Fault;
+use super::version::{SoapVersion, XSD_NS, XSI_NS};
 use crate::agent::WebhookFilter;
 use crate::domain::{NotifyVia, NotifyWhen, TypedValue, WebhookInput, WebhookState, out_of_range};
 

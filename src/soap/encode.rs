@@ -1,7 +1,7 @@
 //! Writing carriers (`Webhook`, `Associate`, dictionaries) in the order of each version's schema.
 
-use super::envelope::{XSD_NS, XSI_NS};
 use super::version::ServiceVersion;
+use super::version::{XSD_NS, XSI_NS};
 use super::xml_out::XmlOut;
 use crate::agent::{WebhookCarrier, WebhookResult};
 use crate::domain::{Associate, TypedValue, wire_date};

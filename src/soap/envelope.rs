@@ -7,46 +7,10 @@ use roxmltree::{Document, Node, ParsingOptions};
 
 use super::fault::Fault;
 
-pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
-pub const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
-pub const XSD_NS: &str = "http://www.w3.org/2001/XMLSchema";
-
 /// Most XML nodes a request may have; 1 MiB of XML has far fewer in practice.
 const MAX_NODES: u32 = 200_000;
 
-/// SOAP 1.1 or 1.2: decides the reply's envelope, content type and fault form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SoapVersion {
-    Soap11,
-    Soap12,
-}
-
-impl SoapVersion {
-    pub fn envelope_ns(self) -> &'static str {
-        match self {
-            SoapVersion::Soap11 => SOAP11_NS,
-            SoapVersion::Soap12 => SOAP12_NS,
-        }
-    }
-
-    pub fn content_type(self) -> &'static str {
-        match self {
-            SoapVersion::Soap11 => "text/xml; charset=utf-8",
-            SoapVersion::Soap12 => "application/soap+xml; charset=utf-8",
-        }
-    }
-
-    /// The version a Content-Type announces: used for faults when the envelope is unreadable.
-    pub fn from_content_type(content_type: Option<&str>) -> SoapVersion {
-        match content_type {
-            Some(ct) if ct.to_ascii_lowercase().starts_with("application/soap+xml") => {
-                SoapVersion::Soap12
-            }
-            _ => SoapVersion::Soap11,
-        }
-    }
-}
+use super::version::{SOAP11_NS, SOAP12_NS, SoapVersion};
 
 /// The parts of a request envelope hookwire reads.
 pub struct Envelope<'a, 'input> {

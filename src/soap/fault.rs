@@ -5,7 +5,7 @@
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::envelope::SoapVersion;
+use super::version::SoapVersion;
 use super::xml_out::XmlOut;
 
 /// Who is at fault, in SOAP terms.

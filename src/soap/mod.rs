@@ -23,11 +23,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use decode::Params;
-use envelope::{RequestHeaders, SoapVersion};
+use envelope::RequestHeaders;
 use fault::Fault;
-use version::ServiceVersion;
+use version::{ServiceVersion, SoapVersion};
 
 /// Which `.svc` a path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,10 +6,10 @@ use axum::response::Response;
 
 use super::SoapRequest;
 use super::decode::Params;
-use super::envelope::SoapVersion;
 use super::fault::Fault;
 use super::reply::{ExceptionInfo, reply};
 use super::version::ServiceVersion;
+use super::version::SoapVersion;
 use crate::agent::{AgentError, WebhookAgent};
 
 /// One decoded SoPrincipal.svc call.

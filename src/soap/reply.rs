@@ -4,8 +4,8 @@
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::envelope::{SoapVersion, XSD_NS, XSI_NS};
 use super::version::ARRAYS_NS;
+use super::version::{SoapVersion, XSD_NS, XSI_NS};
 use super::xml_out::XmlOut;
 
 /// An in-band error: NetServer's `SoExceptionInfo`.

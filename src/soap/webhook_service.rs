@@ -5,10 +5,11 @@ use axum::response::Response;
 use super::SoapRequest;
 use super::decode::{Params, webhook_filter, webhook_input};
 use super::encode;
-use super::envelope::{RequestHeaders, SoapVersion};
+use super::envelope::RequestHeaders;
 use super::fault::Fault;
 use super::reply::{ExceptionInfo, reply};
 use super::version::ServiceVersion;
+use super::version::SoapVersion;
 use crate::agent::{AgentError, WebhookAgent, WebhookFilter};
 use crate::domain::{TypedValue, WebhookInput};
 
