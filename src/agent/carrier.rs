@@ -97,3 +97,41 @@ pub struct WebhookResult {
     /// Status line, headers and body of the target's answer, or the transport error.
     pub message: String,
 }
+
+/// An `Associate` carrier (RegisteredAssociate, UpdatedAssociate) with the members NetServer
+/// fills that hookwire has no data for set to NetServer's values for an internal user, once for
+/// every wire format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssociateCarrier {
+    pub associate_id: i32,
+    pub name: String,
+    pub person_id: i32,
+    pub rank: i16,
+    pub tooltip: String,
+    pub r#type: &'static str,
+    pub group_idx: i32,
+    pub full_name: String,
+    pub formal_name: String,
+    pub deleted: bool,
+    pub ej_user_id: i32,
+    pub user_name: String,
+}
+
+impl From<&Associate> for AssociateCarrier {
+    fn from(a: &Associate) -> Self {
+        AssociateCarrier {
+            associate_id: a.id,
+            name: a.name.clone(),
+            person_id: 0,
+            rank: 0,
+            tooltip: a.full_name.clone(),
+            r#type: "InternalAssociate",
+            group_idx: 0,
+            full_name: a.full_name.clone(),
+            formal_name: a.full_name.clone(),
+            deleted: false,
+            ej_user_id: 0,
+            user_name: a.name.clone(),
+        }
+    }
+}

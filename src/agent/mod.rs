@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::store::{Store, StoreError};
 
-pub use carrier::{WebhookCarrier, WebhookResult};
+pub use carrier::{AssociateCarrier, WebhookCarrier, WebhookResult};
 pub use error::AgentError;
 
 /// Rules that depend on the server's configuration.

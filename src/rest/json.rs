@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::agent::{WebhookCarrier, WebhookResult};
+use crate::agent::{AssociateCarrier, WebhookCarrier, WebhookResult};
 use crate::domain::{
     Associate, NotifyVia, NotifyWhen, TypedValue, WebhookInput, WebhookState, wire_date,
 };
@@ -31,19 +31,20 @@ pub struct AssociateJson {
 
 impl From<&Associate> for AssociateJson {
     fn from(a: &Associate) -> Self {
+        let a = AssociateCarrier::from(a);
         AssociateJson {
-            associate_id: a.id,
-            name: a.name.clone(),
-            person_id: 0,
-            rank: 0,
-            tooltip: a.full_name.clone(),
-            r#type: "InternalAssociate".into(),
-            group_idx: 0,
-            full_name: a.full_name.clone(),
-            formal_name: a.full_name.clone(),
-            deleted: false,
-            ej_user_id: 0,
-            user_name: a.name.clone(),
+            associate_id: a.associate_id,
+            name: a.name,
+            person_id: a.person_id,
+            rank: a.rank,
+            tooltip: a.tooltip,
+            r#type: a.r#type.into(),
+            group_idx: a.group_idx,
+            full_name: a.full_name,
+            formal_name: a.formal_name,
+            deleted: a.deleted,
+            ej_user_id: a.ej_user_id,
+            user_name: a.user_name,
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::version::ServiceVersion;
 use super::version::{XSD_NS, XSI_NS};
 use super::xml_out::XmlOut;
-use crate::agent::{WebhookCarrier, WebhookResult};
+use crate::agent::{AssociateCarrier, WebhookCarrier, WebhookResult};
 use crate::domain::{Associate, TypedValue, wire_date};
 
 fn strings(x: &mut XmlOut, name: &str, items: &[String]) {
@@ -52,19 +52,20 @@ fn associate(x: &mut XmlOut, name: &str, a: Option<&Associate>, version: Service
         x.nil(name);
         return;
     };
+    let a = AssociateCarrier::from(a);
     x.open(name);
-    x.leaf("tns:AssociateId", &a.id.to_string());
+    x.leaf("tns:AssociateId", &a.associate_id.to_string());
     x.leaf("tns:Name", &a.name);
-    x.leaf("tns:PersonId", "0");
-    x.leaf("tns:Rank", "0");
-    x.leaf("tns:Tooltip", &a.full_name);
-    x.leaf("tns:Type", "InternalAssociate");
-    x.leaf("tns:GroupIdx", "0");
+    x.leaf("tns:PersonId", &a.person_id.to_string());
+    x.leaf("tns:Rank", &a.rank.to_string());
+    x.leaf("tns:Tooltip", &a.tooltip);
+    x.leaf("tns:Type", a.r#type);
+    x.leaf("tns:GroupIdx", &a.group_idx.to_string());
     x.leaf("tns:FullName", &a.full_name);
-    x.leaf("tns:FormalName", &a.full_name);
-    x.leaf("tns:Deleted", "false");
-    x.leaf("tns:EjUserId", "0");
-    x.leaf("tns:UserName", &a.name);
+    x.leaf("tns:FormalName", &a.formal_name);
+    x.leaf("tns:Deleted", if a.deleted { "true" } else { "false" });
+    x.leaf("tns:EjUserId", &a.ej_user_id.to_string());
+    x.leaf("tns:UserName", &a.user_name);
     if version.has_88_fields() {
         x.nil("tns:ExtraFields");
         x.nil("tns:CustomFields");
