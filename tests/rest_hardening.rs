@@ -69,19 +69,11 @@ impl Api {
                 .header("Content-Type", "application/json")
                 .body(body);
         }
-        let response = request.send().await.expect("send");
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let body = response.text().await.expect("body");
+        let reply = Reply::from(request.send().await.expect("send")).await;
         Answer {
-            status,
-            content_type,
-            body,
+            status: reply.status,
+            content_type: reply.content_type,
+            body: reply.body,
         }
     }
 

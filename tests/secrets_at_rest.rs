@@ -44,13 +44,7 @@ async fn save(server: &TestServer, ticket: &str, url: &str, secret: &str) -> i32
 /// The Secret GetWebhook returns.
 async fn secret_of(server: &TestServer, ticket: &str, id: i32) -> Option<String> {
     let reply = server
-        .call(
-            NS88,
-            SOAP11,
-            ticket,
-            "GetWebhook",
-            &format!("<tns:WebhookId>{id}</tns:WebhookId>"),
-        )
+        .call_on_webhook(NS88, SOAP11, ticket, "GetWebhook", id)
         .await
         .ok();
     reply.text("Secret")
@@ -102,25 +96,12 @@ async fn stored_secret(url: &str, id: i32) -> Option<String> {
 
 /// Writes `secret` into webhook `id`'s row as it is, as a version before encryption did.
 async fn store_plaintext_secret(url: &str, id: i32, secret: &str) {
-    let sql = "UPDATE webhooks SET secret = $1 WHERE id = $2";
-    if url.starts_with("sqlite:") {
-        let mut db = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::query(sql)
-            .bind(secret)
-            .bind(id)
-            .execute(&mut db)
-            .await
-            .unwrap();
-        db.close().await.unwrap();
-    } else {
-        let mut db = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query(sql)
-            .bind(secret)
-            .bind(id)
-            .execute(&mut db)
-            .await
-            .unwrap();
-    }
+    let literal = secret.replace('\'', "''");
+    execute_sql(
+        url,
+        &format!("UPDATE webhooks SET secret = '{literal}' WHERE id = {id}"),
+    )
+    .await;
 }
 
 /// The SQLite database file of `url`, or None on PostgreSQL.

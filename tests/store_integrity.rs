@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use support::receiver::Receiver;
-use support::{ADMIN_PASSWORD, NS88, SOAP11, SOAP12, TestServer, cli, webhook_xml};
+use support::{ADMIN_PASSWORD, NS88, SOAP11, SOAP12, TestServer, cli, execute_sql, webhook_xml};
 
 const LOOPBACK: [&str; 4] = [
     "--allow-http-targets",
@@ -29,28 +29,6 @@ fn signal_xml(event: &str, pk: i32, data: &str) -> String {
         "<tns:EventName>{event}</tns:EventName><tns:PrimaryKey>{pk}</tns:PrimaryKey>\
          <tns:Data>{data}</tns:Data>"
     )
-}
-
-/// Runs one SQL statement on the server's database, as an operator's tool (or a bug) could.
-async fn execute_sql(database_url: &str, sql: &str) {
-    use sqlx::Connection;
-    if database_url.starts_with("sqlite:") {
-        let mut conn = sqlx::SqliteConnection::connect(database_url)
-            .await
-            .expect("open the SQLite database");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&mut conn)
-            .await
-            .expect("run the SQL");
-    } else {
-        let mut conn = sqlx::PgConnection::connect(database_url)
-            .await
-            .expect("connect to PostgreSQL");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&mut conn)
-            .await
-            .expect("run the SQL");
-    }
 }
 
 #[tokio::test]

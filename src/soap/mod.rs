@@ -188,27 +188,16 @@ async fn call(
             .into_response();
         }
     }
-    let limit = state.max_body_bytes;
-    let too_large = || {
-        Fault::sender(
-            fallback,
-            format!("the request body is larger than {limit} bytes"),
-        )
-        .with_status(StatusCode::PAYLOAD_TOO_LARGE)
-        .into_response()
-    };
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return too_large();
-    }
-    let bytes = match axum::body::to_bytes(Body::new(request.into_body()), limit).await {
-        Ok(b) => b,
-        Err(_) => return too_large(),
-    };
+    // The body deadline layer (src/body_deadline.rs) has read the body whole, in time and
+    // within --max-body-bytes, answering 408/413 itself; here it is already in memory.
+    let bytes =
+        match axum::body::to_bytes(Body::new(request.into_body()), state.max_body_bytes).await {
+            Ok(b) => b,
+            Err(e) => {
+                return Fault::sender(fallback, format!("the request body could not be read: {e}"))
+                    .into_response();
+            }
+        };
     let bytes = bytes
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(&bytes);

@@ -678,3 +678,25 @@ impl Reply {
 
 pub mod receiver;
 pub mod signal;
+
+/// Runs one SQL statement on the server's database, as an operator's tool (or a bug) could.
+pub async fn execute_sql(database_url: &str, sql: &str) {
+    use sqlx::Connection;
+    if database_url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(database_url)
+            .await
+            .expect("open the SQLite database");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut conn)
+            .await
+            .expect("run the SQL");
+    } else {
+        let mut conn = sqlx::PgConnection::connect(database_url)
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut conn)
+            .await
+            .expect("run the SQL");
+    }
+}
