@@ -126,7 +126,7 @@ impl WebhookAgent {
             base.as_ref(),
         );
         if let Some(base) = &base {
-            if !self.store.update_webhook(&record).await? {
+            if !self.store.update_webhook(&record, None).await? {
                 return Err(AgentError::NotFound(format!(
                     "Webhook {} does not exist (it was deleted meanwhile)",
                     record.id

@@ -5,6 +5,7 @@
 
 mod event;
 mod event_name;
+pub mod outbox;
 mod state;
 mod value;
 mod webhook;

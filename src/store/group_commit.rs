@@ -1,13 +1,21 @@
 //! Group commit, the same for both backends: a writer task takes every write waiting (accepted
-//! events, attempt outcomes), hands them to the backend as one batch applied in one transaction,
-//! and answers each caller only after the commit. Concurrent SignalEvents thus share one
-//! fsync instead of paying one each.
+//! events, attempt outcomes, claims), applies them as one batch in one transaction, in one
+//! order ([`run_batch`]), and answers each caller only after the commit. Concurrent
+//! SignalEvents thus share one fsync instead of paying one each. A backend supplies the
+//! transaction ([`ApplyBatch`]) and the steps only it writes its own way ([`BatchSql`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
+use super::outbox_sql::{apply_attempt, claim, count, settle, subscriptions};
+use super::rows::matching_webhooks;
+use super::sql::Conn;
 use super::{AttemptRecord, ClaimCaps, ClaimedDelivery, StoreError, StoreResult};
-use crate::domain::{Event, Millis, WebhookState};
+use crate::domain::outbox::{Disposition, UsageChange};
+use crate::domain::{Event, Millis, WebhookState, now_millis};
 
 /// Most jobs in one transaction.
 pub(crate) const MAX_BATCH: usize = 512;
@@ -89,12 +97,122 @@ impl Job {
     }
 }
 
-/// A backend's way to apply one batch in one transaction. It must apply attempts, then events
-/// (a webhook an attempt disables must not receive the batch's events as Active), then claims,
-/// and return one result per job, in job order.
+/// A backend's way to apply one batch: it opens the transaction (durable or not: see
+/// [`is_durable`]), runs [`run_batch`] in it and commits.
 #[async_trait]
 pub(crate) trait ApplyBatch: Send + Sync + 'static {
     async fn apply(&self, jobs: &[Job]) -> StoreResult<Vec<BatchResult>>;
+}
+
+/// The steps of a batch a backend writes its own way.
+#[async_trait]
+pub(crate) trait BatchSql: Send + Sync {
+    type Conn: Conn;
+
+    /// The node this process's leases are taken for; None where one process serves the
+    /// database.
+    fn node(&self) -> Option<&str> {
+        None
+    }
+
+    /// `(webhook id, subscribed events)` of the webhooks that take new deliveries.
+    async fn subscriptions(
+        &self,
+        conn: &mut Self::Conn,
+    ) -> StoreResult<Arc<Vec<(i32, Vec<String>)>>> {
+        Ok(Arc::new(subscriptions(conn).await?))
+    }
+
+    /// Stores `events`, each with one pending delivery per webhook of its targets.
+    async fn insert_events(
+        &self,
+        conn: &mut Self::Conn,
+        events: &[(&Event, Vec<i32>)],
+    ) -> StoreResult<()>;
+}
+
+/// Whether a batch's commit must reach the disk before it answers: only accepted events must.
+/// Losing a lease or an attempt outcome to a power cut only means a redelivery.
+pub(crate) fn is_durable(jobs: &[Job]) -> bool {
+    jobs.iter().any(|job| matches!(job, Job::Event(..)))
+}
+
+/// Applies `jobs` inside the open transaction `conn`, in this order: attempt outcomes (which
+/// free per-webhook slots, and a webhook they disable must not receive the batch's events as
+/// Active), then events (with the state-change events the outcomes caused), then claims (which
+/// may take those events' deliveries at once). Returns one result per job, in job order.
+pub(crate) async fn run_batch<B: BatchSql>(
+    backend: &B,
+    conn: &mut B::Conn,
+    jobs: &[Job],
+) -> StoreResult<Vec<BatchResult>> {
+    let now = now_millis();
+    let mut results: Vec<Option<BatchResult>> = jobs.iter().map(|_| None).collect();
+    let mut state_events = Vec::new();
+    // Webhook by webhook in id order, so concurrent batches lock webhook rows in the same
+    // order; each webhook's outcomes in the order they came (`ConsecutiveErrors` depends on it).
+    let mut by_webhook: BTreeMap<i32, Vec<(usize, &AttemptRecord, i32)>> = BTreeMap::new();
+    for (i, job) in jobs.iter().enumerate() {
+        if let Job::Attempt(a, limit, _) = job {
+            by_webhook
+                .entry(a.webhook_id)
+                .or_default()
+                .push((i, a, *limit));
+        }
+    }
+    for (webhook_id, attempts) in by_webhook {
+        if attempts.iter().all(|(_, a, _)| a.success) {
+            // Successes only: one counter update, and one update for their deliveries.
+            let calls = i32::try_from(attempts.len()).unwrap_or(i32::MAX);
+            let counted = count(conn, webhook_id, UsageChange::successes(calls), None).await?;
+            let state = counted.map_or(WebhookState::Unknown, |(state, _)| state);
+            let mut delivered = Vec::new();
+            for (i, a, _) in &attempts {
+                match a.disposition {
+                    Disposition::Delivered => delivered.push(a.delivery_id),
+                    other => settle(conn, &[a.delivery_id], other).await?,
+                }
+                results[*i] = Some(BatchResult::State(state));
+            }
+            settle(conn, &delivered, Disposition::Delivered).await?;
+            continue;
+        }
+        for (i, a, limit) in attempts {
+            let (state, event) = apply_attempt(conn, a, limit, now).await?;
+            state_events.extend(event);
+            results[i] = Some(BatchResult::State(state));
+        }
+    }
+    if !state_events.is_empty() || is_durable(jobs) {
+        let subscribers = backend.subscriptions(conn).await?;
+        let mut queued: Vec<(&Event, Vec<i32>)> = Vec::new();
+        for (job, slot) in jobs.iter().zip(results.iter_mut()) {
+            if let Job::Event(event, _) = job {
+                let targets = matching_webhooks(&subscribers, &event.name);
+                *slot = Some(BatchResult::Queued(targets.len()));
+                queued.push((event, targets));
+            }
+        }
+        for event in &state_events {
+            queued.push((event, matching_webhooks(&subscribers, &event.name)));
+        }
+        queued.retain(|(_, targets)| !targets.is_empty());
+        if !queued.is_empty() {
+            backend.insert_events(conn, &queued).await?;
+            conn.announce_work().await?;
+        }
+    }
+    for (job, slot) in jobs.iter().zip(results.iter_mut()) {
+        if let Job::Claim(c, _) = job {
+            *slot = Some(BatchResult::Claimed(
+                claim(conn, backend.node(), c.at(now)).await?,
+            ));
+        }
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or(BatchResult::Queued(0)))
+        .collect())
 }
 
 /// The handle callers submit writes through.

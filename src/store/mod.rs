@@ -1,36 +1,45 @@
 //! Persistence behind one trait, so SQLite (embedded, the default) and PostgreSQL (many nodes)
-//! are interchangeable. Business rules stay in the agent; the store only reads and writes.
+//! are interchangeable. Business rules stay in the agent and in `domain::outbox`; the store
+//! only reads and writes.
 //!
+//! - `accounts`, `webhooks`, `outbox`: the three concerns of [`Store`], each a trait written
+//!   once for every [`backend::Backend`] over the statement layer in `sql`;
+//! - `outbox_sql`, `group_commit`: the outbox statements, and the writer task that batches
+//!   events, attempt outcomes and claims per transaction, in one order;
 //! - `rows`: row → record mapping and column conventions both backends share;
-//! - `group_commit`: the writer task batching events and attempt outcomes per transaction;
-//! - `sqlite`, `postgres`: the two implementations (claims and wake-ups differ most);
-//! - `sqlite_file`, `sqlite_lock`: the SQLite file's checks, and the one-`serve`-per-file lock.
+//! - `sqlite`, `postgres`: the two backends, each supplying its connections, its dialect and
+//!   what only it does (SQLite: one file, one writer; PostgreSQL: many nodes);
 //! - `secret_box`, `secret_key_file`, `secret_unlock`: webhook Secrets encrypted at rest.
 
+mod accounts;
+mod backend;
 mod group_commit;
+mod outbox;
+mod outbox_sql;
 mod postgres;
 mod rows;
 mod secret_box;
 mod secret_key_file;
 mod secret_unlock;
+mod sql;
 mod sqlite;
-mod sqlite_file;
-mod sqlite_lock;
 mod subscriptions;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use tokio::sync::Notify;
+use crate::domain::outbox::Outcome;
+pub use crate::domain::outbox::{ClaimCaps, Disposition};
+use crate::domain::{Event, Millis};
 
-use crate::domain::{Event, Millis, WebhookRecord, WebhookState};
-
+pub use accounts::Accounts;
+pub use outbox::Outbox;
 pub use postgres::PgStore;
 pub use secret_box::SecretBox;
 pub use secret_key_file::{KeyFile, SecretKeyError};
-pub use sqlite::SqliteStore;
-pub use sqlite_lock::ServeLock;
+pub use sqlite::{ServeLock, SqliteStore};
+pub use webhooks::Webhooks;
 
 /// A store failure. `Conflict` is the one a caller can cause (a duplicate unique name).
 #[derive(Debug, thiserror::Error)]
@@ -92,40 +101,6 @@ pub struct ClaimedDelivery {
     pub event: Event,
 }
 
-/// How many deliveries of each webhook may be leased at once.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClaimCaps {
-    /// The cap of every webhook not in `overrides` (`--per-webhook-in-flight`).
-    pub per_webhook: usize,
-    /// Webhooks with a cap of their own: 1 while probing a failing receiver, 0 while it must
-    /// not be called (backoff, `Retry-After`).
-    pub overrides: std::collections::HashMap<i32, usize>,
-}
-
-impl ClaimCaps {
-    pub fn of(&self, webhook_id: i32) -> i64 {
-        let cap = self
-            .overrides
-            .get(&webhook_id)
-            .copied()
-            .unwrap_or(self.per_webhook);
-        i64::try_from(cap).unwrap_or(i64::MAX)
-    }
-}
-
-/// What happens to a delivery after an attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    /// Done: the target answered 2xx.
-    Delivered,
-    /// Failed, retried within the cycle: keep the lease.
-    KeepLease,
-    /// The cycle failed: back in the queue, due then.
-    Requeue { due: Millis },
-    /// Past the retention window: to the dead-letter list.
-    Dead,
-}
-
 /// One attempt to record: the delivery's fate and the webhook's usage counters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptRecord {
@@ -140,6 +115,17 @@ pub struct AttemptRecord {
     /// `LastError` on failure.
     pub report: Option<String>,
     pub disposition: Disposition,
+}
+
+impl AttemptRecord {
+    /// The attempt as the outbox rules see it.
+    pub fn outcome(&self) -> Outcome {
+        Outcome {
+            success: self.success,
+            gone: self.gone,
+            counted: self.counted,
+        }
+    }
 }
 
 /// A delivery on the dead-letter list.
@@ -164,95 +150,10 @@ pub struct QueueStats {
     pub dead: i64,
 }
 
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    async fn user_count(&self) -> StoreResult<i64>;
-    async fn insert_user(
-        &self,
-        name: &str,
-        full_name: &str,
-        password_hash: &str,
-    ) -> StoreResult<UserRecord>;
-    async fn user_by_name(&self, name: &str) -> StoreResult<Option<UserRecord>>;
-    async fn user_by_id(&self, id: i64) -> StoreResult<Option<UserRecord>>;
+/// Everything the server keeps: accounts, webhooks and the outbox.
+pub trait Store: Accounts + Webhooks + Outbox {}
 
-    async fn insert_app(&self, name: &str, token_hash: &str) -> StoreResult<AppRecord>;
-    async fn app_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<AppRecord>>;
-
-    async fn insert_ticket(
-        &self,
-        ticket_hash: &str,
-        user_id: i64,
-        expires_at: Millis,
-    ) -> StoreResult<()>;
-    /// The user and expiry of a ticket, if it exists.
-    async fn ticket(&self, ticket_hash: &str) -> StoreResult<Option<(i64, Millis)>>;
-    async fn extend_ticket(&self, ticket_hash: &str, expires_at: Millis) -> StoreResult<()>;
-
-    /// Inserts a webhook (its `id` is ignored) and returns the new id.
-    async fn insert_webhook(&self, webhook: &WebhookRecord) -> StoreResult<i32>;
-    /// Replaces the definition of webhook `webhook.id`; usage counters are left as they are.
-    async fn update_webhook(&self, webhook: &WebhookRecord) -> StoreResult<bool>;
-    /// Deletes a webhook and its undelivered deliveries.
-    async fn delete_webhook(&self, id: i32) -> StoreResult<bool>;
-    async fn webhook(&self, id: i32) -> StoreResult<Option<WebhookRecord>>;
-    async fn webhooks(&self) -> StoreResult<Vec<WebhookRecord>>;
-
-    /// In one transaction: stores `event` and one pending delivery per webhook (Active, or
-    /// TooManyErrors: parked until restarted) whose
-    /// subscriptions match it (`domain::subscription_matches`). Returns the number of deliveries;
-    /// with none, nothing is stored.
-    async fn record_event(&self, event: &Event) -> StoreResult<usize>;
-    async fn queue_stats(&self) -> StoreResult<QueueStats>;
-
-    /// Leases up to `limit` due deliveries of Active webhooks until `lease_until`, at most
-    /// `caps.of(webhook)` leased per webhook at a time, and counts the attempt.
-    async fn claim_due(
-        &self,
-        now: Millis,
-        lease_until: Millis,
-        limit: usize,
-        caps: &ClaimCaps,
-    ) -> StoreResult<Vec<ClaimedDelivery>>;
-    /// Records an attempt: usage counters, `LastError`, the delivery's fate and, when
-    /// `failures_to_disable` consecutive failures or a 410 are reached, State TooManyErrors
-    /// plus its `webhook{id}.errors` event, all in one transaction. Returns the webhook's state.
-    async fn record_attempt(
-        &self,
-        attempt: AttemptRecord,
-        failures_to_disable: i32,
-    ) -> StoreResult<WebhookState>;
-    /// Moves deliveries that cannot be sent (their stored data cannot be read) to the
-    /// dead-letter list, each with its reason, so they stop nothing else.
-    async fn set_aside(&self, deliveries: &[(i64, String)]) -> StoreResult<()>;
-    /// Gives leased deliveries back to the queue (clean shutdown).
-    async fn release_leases(&self, ids: &[i64]) -> StoreResult<()>;
-    /// Moves deliveries created before `cutoff` that never succeeded to the dead-letter list
-    /// and forgets delivered ones that old. Returns how many went dead.
-    async fn sweep(&self, now: Millis, cutoff: Millis) -> StoreResult<u64>;
-    /// Called once when a server starts: gives back leases a crashed process of this node
-    /// left behind. Returns how many were released.
-    async fn recover_leases(&self) -> StoreResult<u64>;
-    /// The dead-letter list, oldest first, optionally of one webhook.
-    async fn dead_letters(
-        &self,
-        webhook_id: Option<i32>,
-        limit: i64,
-    ) -> StoreResult<Vec<DeadLetter>>;
-    /// Puts dead deliveries back in the queue, due now, with a fresh retention window.
-    async fn replay_dead(&self, webhook_id: Option<i32>, now: Millis) -> StoreResult<u64>;
-    /// Wakes `wake` whenever another process commits due work (PostgreSQL `LISTEN/NOTIFY`).
-    /// With SQLite one process does all the work and wakes its dispatcher itself: nothing to do.
-    async fn watch_for_work(&self, wake: Arc<Notify>) -> StoreResult<()> {
-        let _ = wake;
-        Ok(())
-    }
-    /// Checks `secrets` against the key this database was created with (recording it on the
-    /// first start), seals the Secrets still stored in plaintext, and from then on seals and
-    /// opens webhook Secrets with it: webhook reads and writes fail until this is done. Returns
-    /// how many Secrets it sealed; `WrongSecretKey` for another key.
-    async fn unlock_secrets(&self, secrets: SecretBox) -> StoreResult<u64>;
-}
+impl<T: Accounts + Webhooks + Outbox + ?Sized> Store for T {}
 
 /// A migrator over a backend's migrations, `(version, description, SQL)` in order; the SQL is
 /// compiled in, so the binary carries its schema.
@@ -290,10 +191,10 @@ pub async fn open_existing(url: &str) -> StoreResult<Arc<dyn Store>> {
 
 async fn open_with(url: &str, create: bool) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        let Some(file) = sqlite_file::database_file(url)? else {
+        let Some(file) = sqlite::file::database_file(url)? else {
             return Ok(Arc::new(SqliteStore::open(url, create).await?));
         };
-        sqlite_file::probe(&file, create)?;
+        sqlite::file::probe(&file, create)?;
         // SQLite's own words ("unable to open database file") with the path they are about.
         let store = SqliteStore::open(url, create).await.map_err(|e| match e {
             StoreError::Database(e) => StoreError::Open {
@@ -317,7 +218,7 @@ pub fn lock_for_serving(url: &str) -> StoreResult<Option<ServeLock>> {
     if !url.starts_with("sqlite:") {
         return Ok(None);
     }
-    match sqlite_file::database_file(url)? {
+    match sqlite::file::database_file(url)? {
         Some(file) => Ok(Some(ServeLock::acquire(&file)?)),
         None => Ok(None),
     }
@@ -327,7 +228,7 @@ pub fn lock_for_serving(url: &str) -> StoreResult<Option<ServeLock>> {
 /// without its password.
 pub fn describe(url: &str) -> String {
     if url.starts_with("sqlite:") {
-        match sqlite_file::database_file(url) {
+        match sqlite::file::database_file(url) {
             Ok(Some(file)) => format!("SQLite {}", file.display()),
             _ => format!("SQLite {url}"),
         }

@@ -8,14 +8,15 @@ use sqlx::Row;
 
 use super::secret_box::SecretBox;
 use super::{ClaimedDelivery, StoreError, StoreResult, UserRecord};
+use crate::domain::outbox::DeliveryStatus;
 use crate::domain::{
     Event, NotifyVia, NotifyWhen, TypedValue, WebhookRecord, WebhookState, WebhookUsage,
 };
 
-/// Delivery row states.
-pub(crate) const PENDING: i64 = 0;
-pub(crate) const DELIVERED: i64 = 1;
-pub(crate) const DEAD: i64 = 2;
+/// Delivery row states (`domain::outbox::DeliveryStatus`), as stored.
+pub(crate) const PENDING: i64 = DeliveryStatus::Pending as i64;
+pub(crate) const DELIVERED: i64 = DeliveryStatus::Delivered as i64;
+pub(crate) const DEAD: i64 = DeliveryStatus::Dead as i64;
 
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, name, events, target_url, secret, state, type, \
     headers, properties, registered, registered_associate_id, updated, updated_associate_id, \
@@ -32,6 +33,7 @@ pub(crate) trait StoreRow {
     fn opt_long(&self, column: &str) -> StoreResult<Option<i64>>;
     fn text(&self, column: &str) -> StoreResult<String>;
     fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
+    fn flag(&self, column: &str) -> StoreResult<bool>;
     /// A JSON-encoded column, decoded.
     fn json<T: serde::de::DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
         from_json(&self.text(column)?, column)
@@ -56,6 +58,9 @@ macro_rules! impl_store_row {
             fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
                 Ok(self.try_get(column)?)
             }
+            fn flag(&self, column: &str) -> StoreResult<bool> {
+                Ok(self.try_get(column)?)
+            }
         }
     };
 }
@@ -69,10 +74,6 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
 
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
-}
-
-pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
 pub(crate) fn user_from_row(row: &impl StoreRow) -> StoreResult<UserRecord> {
@@ -237,31 +238,3 @@ pub(crate) fn matching_webhooks(subscriptions: &[(i32, Vec<String>)], name: &str
         .map(|(id, _)| *id)
         .collect()
 }
-
-/// Binds the definition columns of a webhook, in `WEBHOOK_COLUMNS` order from `name` to `app_id`,
-/// its Secret sealed with `$secrets` (a `SecretBox`).
-macro_rules! bind_definition {
-    ($query:expr, $w:expr, $secrets:expr) => {
-        $query
-            .bind(&$w.name)
-            .bind(to_json(&$w.events))
-            .bind(&$w.target_url)
-            .bind($secrets.seal_secret($w.secret.as_deref())?)
-            .bind($w.state as i64)
-            .bind(&$w.kind)
-            .bind(to_json(&$w.headers))
-            .bind(to_json(&$w.properties))
-            .bind($w.registered)
-            .bind($w.registered_associate_id)
-            .bind($w.updated)
-            .bind($w.updated_associate_id)
-            .bind(&$w.errors_email)
-            .bind(to_json(&$w.error_emails))
-            .bind(to_json(&$w.error_associates))
-            .bind(&$w.description)
-            .bind($w.notify_via as i64)
-            .bind(i64::from($w.notify_when.0))
-            .bind($w.app_id)
-    };
-}
-pub(crate) use bind_definition;

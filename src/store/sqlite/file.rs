@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use sqlx::sqlite::SqliteConnectOptions;
 
-use super::{StoreError, StoreResult};
+use crate::store::{StoreError, StoreResult};
 
 /// The database file of a `sqlite:` URL as an absolute path (what messages name); None for an
 /// in-memory database.

@@ -10,8 +10,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::sqlite_file::directory_problem;
-use super::{StoreError, StoreResult};
+use super::file::directory_problem;
+use crate::store::{StoreError, StoreResult};
 
 /// The held lock; dropping it (or the process ending) releases it.
 #[derive(Debug)]

@@ -1,0 +1,229 @@
+//! Users, applications and tickets: the trait and its one implementation for every backend.
+
+use async_trait::async_trait;
+
+use super::backend::Backend;
+use super::rows::{StoreRow, user_from_row};
+use super::sql::{Arg, Conn};
+use super::{AppRecord, StoreError, StoreResult, UserRecord};
+use crate::domain::{Millis, now_millis};
+
+#[async_trait]
+pub trait Accounts: Send + Sync + 'static {
+    async fn user_count(&self) -> StoreResult<i64>;
+    async fn insert_user(
+        &self,
+        name: &str,
+        full_name: &str,
+        password_hash: &str,
+    ) -> StoreResult<UserRecord>;
+    /// The user called `name`, in any letter case.
+    async fn user_by_name(&self, name: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<UserRecord>>;
+
+    async fn insert_app(&self, name: &str, token_hash: &str) -> StoreResult<AppRecord>;
+    async fn app_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<AppRecord>>;
+
+    async fn insert_ticket(
+        &self,
+        ticket_hash: &str,
+        user_id: i64,
+        expires_at: Millis,
+    ) -> StoreResult<()>;
+    /// The user and expiry of a ticket, if it exists.
+    async fn ticket(&self, ticket_hash: &str) -> StoreResult<Option<(i64, Millis)>>;
+    /// Moves a ticket's expiry to `expires_at`, never earlier than it is.
+    async fn extend_ticket(&self, ticket_hash: &str, expires_at: Millis) -> StoreResult<()>;
+}
+
+/// The key a user name is unique and found by: user names are case-insensitive in every
+/// script (`Émile` is `ÉMILE`), whatever the database's collation or locale.
+pub(crate) fn user_name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+const USER_COLUMNS: &str = "id, name, full_name, password_hash";
+
+#[async_trait]
+impl<B: Backend> Accounts for B {
+    async fn user_count(&self) -> StoreResult<i64> {
+        let mut conn = self.reader().await?;
+        conn.fetch_one("SELECT COUNT(*) AS n FROM users", &[])
+            .await?
+            .long("n")
+    }
+
+    async fn insert_user(
+        &self,
+        name: &str,
+        full_name: &str,
+        password_hash: &str,
+    ) -> StoreResult<UserRecord> {
+        let mut conn = self.writer().await?;
+        let sql = format!(
+            "INSERT INTO users (name, name_key, full_name, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLUMNS}"
+        );
+        let row = conn
+            .fetch_one(
+                &sql,
+                &[
+                    Arg::Text(name),
+                    Arg::String(user_name_key(name)),
+                    Arg::Text(full_name),
+                    Arg::Text(password_hash),
+                    Arg::Long(now_millis()),
+                ],
+            )
+            .await
+            .map_err(|e| conflict(e, || format!("user '{name}'")))?;
+        user_from_row(&row)
+    }
+
+    async fn user_by_name(&self, name: &str) -> StoreResult<Option<UserRecord>> {
+        let mut conn = self.reader().await?;
+        // A user whose key clashed with another's when keys were first filled in (see
+        // `fill_user_name_keys`) has none, and is found by its exact name.
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE name_key = $1 OR (name_key IS NULL AND name = $2)"
+        );
+        conn.fetch_optional(&sql, &[Arg::String(user_name_key(name)), Arg::Text(name)])
+            .await?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<UserRecord>> {
+        let mut conn = self.reader().await?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        conn.fetch_optional(&sql, &[Arg::Long(id)])
+            .await?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    async fn insert_app(&self, name: &str, token_hash: &str) -> StoreResult<AppRecord> {
+        let mut conn = self.writer().await?;
+        let row = conn
+            .fetch_one(
+                "INSERT INTO apps (name, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id, name",
+                &[Arg::Text(name), Arg::Text(token_hash), Arg::Long(now_millis())],
+            )
+            .await
+            .map_err(|e| conflict(e, || format!("application '{name}' or its token")))?;
+        app_from_row(&row)
+    }
+
+    async fn app_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<AppRecord>> {
+        let mut conn = self.reader().await?;
+        conn.fetch_optional(
+            "SELECT id, name FROM apps WHERE token_hash = $1",
+            &[Arg::Text(token_hash)],
+        )
+        .await?
+        .as_ref()
+        .map(app_from_row)
+        .transpose()
+    }
+
+    async fn insert_ticket(
+        &self,
+        ticket_hash: &str,
+        user_id: i64,
+        expires_at: Millis,
+    ) -> StoreResult<()> {
+        let now = now_millis();
+        let mut tx = self.begin().await?;
+        // Expired tickets are swept here, where a write happens anyway.
+        tx.execute(
+            "DELETE FROM tickets WHERE expires_at < $1",
+            &[Arg::Long(now)],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO tickets (ticket_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
+            &[
+                Arg::Text(ticket_hash),
+                Arg::Long(user_id),
+                Arg::Long(expires_at),
+                Arg::Long(now),
+            ],
+        )
+        .await?;
+        B::commit(tx).await
+    }
+
+    async fn ticket(&self, ticket_hash: &str) -> StoreResult<Option<(i64, Millis)>> {
+        let mut conn = self.reader().await?;
+        conn.fetch_optional(
+            "SELECT user_id, expires_at FROM tickets WHERE ticket_hash = $1",
+            &[Arg::Text(ticket_hash)],
+        )
+        .await?
+        .map(|r| Ok((r.long("user_id")?, r.long("expires_at")?)))
+        .transpose()
+    }
+
+    async fn extend_ticket(&self, ticket_hash: &str, expires_at: Millis) -> StoreResult<()> {
+        let mut conn = self.writer().await?;
+        // Two requests renewing at once must not shorten the ticket: the later expiry wins.
+        conn.execute(
+            "UPDATE tickets SET expires_at = $1 WHERE ticket_hash = $2 AND expires_at < $1",
+            &[Arg::Long(expires_at), Arg::Text(ticket_hash)],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn app_from_row(row: &impl StoreRow) -> StoreResult<AppRecord> {
+    Ok(AppRecord {
+        id: row.long("id")?,
+        name: row.text("name")?,
+    })
+}
+
+/// `Conflict` for a unique violation (the name is taken), other errors as they are.
+fn conflict(e: StoreError, what: impl FnOnce() -> String) -> StoreError {
+    match e {
+        StoreError::Database(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+            StoreError::Conflict(what())
+        }
+        other => other,
+    }
+}
+
+/// Fills in the name key of users stored before there was one (migration 4), at start. Two
+/// names that differ only in letter case outside ASCII could be two users then: the first
+/// keeps its name, the next keeps no key and is found by its exact name only.
+pub(crate) async fn fill_user_name_keys(backend: &impl Backend) -> StoreResult<()> {
+    let mut conn = backend.writer().await?;
+    let rows = conn
+        .fetch_all(
+            "SELECT id, name FROM users WHERE name_key IS NULL ORDER BY id",
+            &[],
+        )
+        .await?;
+    for row in &rows {
+        let (id, name) = (row.long("id")?, row.text("name")?);
+        let filled = conn
+            .execute(
+                "UPDATE users SET name_key = $1 WHERE id = $2",
+                &[Arg::String(user_name_key(&name)), Arg::Long(id)],
+            )
+            .await;
+        match filled.map_err(|e| conflict(e, String::new)) {
+            Ok(_) => {}
+            Err(StoreError::Conflict(_)) => {
+                tracing::warn!(
+                    user_id = id,
+                    "user name differs from another only in letter case: it logs in by its exact name only"
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

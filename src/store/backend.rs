@@ -1,0 +1,65 @@
+//! What a database backend gives the shared store code: its connections, its group-commit
+//! writer, and hooks for the few things only one backend does. `Accounts`, `Webhooks` and
+//! `Outbox` are implemented once for every `Backend`.
+
+use std::ops::DerefMut;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+
+use super::StoreResult;
+use super::group_commit::GroupCommit;
+use super::secret_box::{SecretBox, SecretSlot};
+use super::sql::Conn;
+use crate::domain::Millis;
+
+#[async_trait]
+pub(crate) trait Backend: Send + Sync + 'static {
+    type Conn: Conn;
+    /// A pooled connection.
+    type Pooled: DerefMut<Target = Self::Conn> + Send;
+    /// An open transaction.
+    type Tx: DerefMut<Target = Self::Conn> + Send;
+
+    /// A connection for reads.
+    async fn reader(&self) -> StoreResult<Self::Pooled>;
+    /// A connection for single-statement writes.
+    async fn writer(&self) -> StoreResult<Self::Pooled>;
+    /// A transaction for writes.
+    async fn begin(&self) -> StoreResult<Self::Tx>;
+    async fn commit(tx: Self::Tx) -> StoreResult<()>;
+
+    /// Seals and opens webhook Secrets, once unlocked.
+    fn secrets(&self) -> &SecretSlot;
+    /// Batches events, attempt outcomes and claims into shared transactions.
+    fn commits(&self) -> &GroupCommit;
+
+    /// Called after a change to webhooks commits (SQLite's cached subscriptions).
+    fn webhooks_changed(&self) {}
+    /// True when no webhook subscribes to `event_name`, known without a database read.
+    fn nobody_subscribes(&self, event_name: &str) -> bool {
+        let _ = event_name;
+        false
+    }
+    /// Runs before each claim (PostgreSQL: this node's heartbeat, dead nodes' leases).
+    async fn before_claim(&self, now: Millis) -> StoreResult<()> {
+        let _ = now;
+        Ok(())
+    }
+    /// Gives back, at start, the leases a crashed process left; returns how many.
+    async fn release_orphaned_leases(&self) -> StoreResult<u64>;
+    /// Wakes `wake` when another process commits due work.
+    async fn watch(&self, wake: Arc<Notify>) -> StoreResult<()> {
+        let _ = wake;
+        Ok(())
+    }
+    /// Checks `secrets` against the database's key and seals the plaintext Secrets (see
+    /// `secret_unlock`); returns how many it sealed.
+    async fn seal_plaintext_secrets(&self, secrets: &SecretBox) -> StoreResult<u64>
+    where
+        Self: Sized,
+    {
+        super::secret_unlock::unlock(self, secrets).await
+    }
+}

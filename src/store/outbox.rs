@@ -1,0 +1,232 @@
+//! The outbox: events, their deliveries, claims, attempt outcomes, dead letters, the retention
+//! sweep and leases. The trait and its one implementation for every backend; the writes that
+//! share a transaction go through group commit.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+
+use super::backend::Backend;
+use super::group_commit::Claim;
+use super::rows::{DEAD, DELIVERED, PENDING, StoreRow};
+use super::sql::{Arg, Conn, Lock};
+use super::{
+    AttemptRecord, ClaimCaps, ClaimedDelivery, DeadLetter, QueueStats, StoreResult, outbox_sql,
+};
+use crate::domain::{Event, Millis, WebhookState};
+
+#[async_trait]
+pub trait Outbox: Send + Sync + 'static {
+    /// In one transaction: stores `event` and one pending delivery per webhook that takes
+    /// deliveries (`domain::outbox::TAKES_DELIVERIES`) whose subscriptions match it
+    /// (`domain::subscription_matches`). Returns the number of deliveries; with none, nothing
+    /// is stored.
+    async fn record_event(&self, event: &Event) -> StoreResult<usize>;
+    async fn queue_stats(&self) -> StoreResult<QueueStats>;
+
+    /// Leases up to `limit` due deliveries of Active webhooks until `lease_until`, at most
+    /// `caps.of(webhook)` leased per webhook at a time, and counts the attempt.
+    async fn claim_due(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: usize,
+        caps: &ClaimCaps,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records an attempt: usage counters, `LastError`, the delivery's fate and, when
+    /// `failures_to_disable` consecutive failures or a 410 are reached, State TooManyErrors
+    /// plus its `webhook{id}.errors` event, all in one transaction. Returns the webhook's state.
+    async fn record_attempt(
+        &self,
+        attempt: AttemptRecord,
+        failures_to_disable: i32,
+    ) -> StoreResult<WebhookState>;
+    /// Moves deliveries that cannot be sent (their stored data cannot be read) to the
+    /// dead-letter list, each with its reason, so they stop nothing else.
+    async fn set_aside(&self, deliveries: &[(i64, String)]) -> StoreResult<()>;
+    /// Gives leased deliveries back to the queue (clean shutdown).
+    async fn release_leases(&self, ids: &[i64]) -> StoreResult<()>;
+    /// Moves deliveries created before `cutoff` that never succeeded to the dead-letter list
+    /// and forgets delivered ones that old. Returns how many went dead.
+    async fn sweep(&self, now: Millis, cutoff: Millis) -> StoreResult<u64>;
+    /// Called once when a server starts: gives back leases a crashed process of this node
+    /// left behind. Returns how many were released.
+    async fn recover_leases(&self) -> StoreResult<u64>;
+    /// The dead-letter list, oldest first, optionally of one webhook.
+    async fn dead_letters(
+        &self,
+        webhook_id: Option<i32>,
+        limit: i64,
+    ) -> StoreResult<Vec<DeadLetter>>;
+    /// Puts dead deliveries back in the queue, due now, with a fresh retention window.
+    async fn replay_dead(&self, webhook_id: Option<i32>, now: Millis) -> StoreResult<u64>;
+    /// Wakes `wake` whenever another process commits due work (PostgreSQL `LISTEN/NOTIFY`).
+    /// With SQLite one process does all the work and wakes its dispatcher itself: nothing to do.
+    async fn watch_for_work(&self, wake: Arc<Notify>) -> StoreResult<()>;
+}
+
+#[async_trait]
+impl<B: Backend> Outbox for B {
+    async fn record_event(&self, event: &Event) -> StoreResult<usize> {
+        if self.nobody_subscribes(&event.name) {
+            return Ok(0); // nothing to store, no trip to the writer
+        }
+        self.commits().record_event(event.clone()).await
+    }
+
+    async fn queue_stats(&self) -> StoreResult<QueueStats> {
+        let rows = self
+            .reader()
+            .await?
+            .fetch_all(
+                "SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status",
+                &[],
+            )
+            .await?;
+        let mut stats = QueueStats::default();
+        for row in rows {
+            let n = row.long("n")?;
+            match row.long("status")? {
+                PENDING => stats.pending = n,
+                DELIVERED => stats.delivered = n,
+                DEAD => stats.dead = n,
+                _ => {}
+            }
+        }
+        Ok(stats)
+    }
+
+    async fn claim_due(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: usize,
+        caps: &ClaimCaps,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        self.before_claim(now).await?;
+        self.commits()
+            .claim(Claim {
+                now,
+                lease_until,
+                limit,
+                caps: caps.clone(),
+            })
+            .await
+    }
+
+    async fn record_attempt(
+        &self,
+        attempt: AttemptRecord,
+        failures_to_disable: i32,
+    ) -> StoreResult<WebhookState> {
+        self.commits()
+            .record_attempt(attempt, failures_to_disable)
+            .await
+    }
+
+    async fn set_aside(&self, deliveries: &[(i64, String)]) -> StoreResult<()> {
+        outbox_sql::set_aside(&mut *self.writer().await?, deliveries).await
+    }
+
+    async fn release_leases(&self, ids: &[i64]) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "UPDATE deliveries SET locked_until = 0, locked_by = NULL WHERE id {} AND status = $2",
+            B::Conn::id_in("$1")
+        );
+        tx.execute(&sql, &[Arg::Ids(ids), Arg::Long(PENDING)])
+            .await?;
+        // Another node may take them right away.
+        tx.announce_work().await?;
+        B::commit(tx).await
+    }
+
+    async fn sweep(&self, now: Millis, cutoff: Millis) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        if !tx.try_lock(Lock::Sweep).await? {
+            return Ok(0); // another node is sweeping
+        }
+        let dead = tx
+            .execute(
+                "UPDATE deliveries SET status = $1 WHERE status = $2 AND created_at < $3 AND locked_until <= $4",
+                &[Arg::Long(DEAD), Arg::Long(PENDING), Arg::Long(cutoff), Arg::Long(now)],
+            )
+            .await?;
+        tx.execute(
+            "DELETE FROM deliveries WHERE status = $1 AND created_at < $2",
+            &[Arg::Long(DELIVERED), Arg::Long(cutoff)],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM events WHERE occurred_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_row = events.id)",
+            &[Arg::Long(cutoff)],
+        )
+        .await?;
+        B::commit(tx).await?;
+        Ok(dead)
+    }
+
+    async fn recover_leases(&self) -> StoreResult<u64> {
+        self.release_orphaned_leases().await
+    }
+
+    async fn dead_letters(
+        &self,
+        webhook_id: Option<i32>,
+        limit: i64,
+    ) -> StoreResult<Vec<DeadLetter>> {
+        let rows = self
+            .reader()
+            .await?
+            .fetch_all(
+                "SELECT d.id, d.webhook_id, e.event_id, e.name, d.attempts, d.created_at, d.dead_reason \
+                 FROM deliveries d JOIN events e ON e.id = d.event_row \
+                 WHERE d.status = $1 AND (CAST($2 AS INTEGER) IS NULL OR d.webhook_id = $2) \
+                 ORDER BY d.id LIMIT $3",
+                &[Arg::Long(DEAD), Arg::OptInt(webhook_id), Arg::Long(limit)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeadLetter {
+                    delivery_id: r.long("id")?,
+                    webhook_id: r.int("webhook_id")?,
+                    event_id: r.text("event_id")?,
+                    event_name: r.text("name")?,
+                    attempts: r.long("attempts")?,
+                    created_at: r.long("created_at")?,
+                    reason: r.opt_text("dead_reason")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn replay_dead(&self, webhook_id: Option<i32>, now: Millis) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let done = tx
+            .execute(
+                "UPDATE deliveries SET status = $1, next_attempt_at = $2, created_at = $2, \
+                 locked_until = 0, locked_by = NULL, dead_reason = NULL \
+                 WHERE status = $3 AND (CAST($4 AS INTEGER) IS NULL OR webhook_id = $4)",
+                &[
+                    Arg::Long(PENDING),
+                    Arg::Long(now),
+                    Arg::Long(DEAD),
+                    Arg::OptInt(webhook_id),
+                ],
+            )
+            .await?;
+        tx.announce_work().await?;
+        B::commit(tx).await?;
+        Ok(done)
+    }
+
+    async fn watch_for_work(&self, wake: Arc<Notify>) -> StoreResult<()> {
+        self.watch(wake).await
+    }
+}

@@ -1,0 +1,243 @@
+//! The outbox statements both backends share, each applying a rule of `domain::outbox`: count
+//! an attempt, settle its delivery, disable a webhook, find subscribers, claim due deliveries.
+//! Group commit runs them in its order (see `group_commit`).
+
+use super::group_commit::Claim;
+use super::rows::{
+    DEAD, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, decode_claims,
+    subscriptions_from_rows, webhook_without_secret,
+};
+use super::sql::{Arg, Conn, Lock};
+use super::{AttemptRecord, ClaimedDelivery, StoreResult};
+use crate::domain::outbox::{Disposition, SENDS, TAKES_DELIVERIES, UsageChange, disabled_state};
+use crate::domain::{Event, Millis, WebhookState};
+
+/// Applies `change` to a webhook's usage counters, with `LastError` set to `report` when there
+/// is one. Returns the webhook's state and `ConsecutiveErrors` after it; None: it was deleted.
+pub(crate) async fn count(
+    conn: &mut impl Conn,
+    webhook_id: i32,
+    change: UsageChange,
+    report: Option<&str>,
+) -> StoreResult<Option<(WebhookState, i32)>> {
+    let row = conn
+        .fetch_optional(
+            "UPDATE webhooks SET total_calls = total_calls + $1, total_errors = total_errors + $2, \
+             consecutive_errors = CASE WHEN $3 THEN 0 ELSE consecutive_errors + $4 END, \
+             last_error = COALESCE($5, last_error) \
+             WHERE id = $6 RETURNING state, consecutive_errors",
+            &[
+                Arg::Int(change.calls),
+                Arg::Int(change.errors),
+                Arg::Bool(change.reset_consecutive),
+                Arg::Int(change.add_consecutive),
+                Arg::OptText(report),
+                Arg::Int(webhook_id),
+            ],
+        )
+        .await?;
+    row.map(|row| {
+        Ok((
+            WebhookState::from_number(row.long("state")?),
+            row.int("consecutive_errors")?,
+        ))
+    })
+    .transpose()
+}
+
+/// Writes the fate of the deliveries `ids` after their attempts, releasing their leases.
+pub(crate) async fn settle<C: Conn>(
+    conn: &mut C,
+    ids: &[i64],
+    disposition: Disposition,
+) -> StoreResult<()> {
+    let Some(settled) = disposition.settled() else {
+        return Ok(()); // retried within the cycle: the lease stays
+    };
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE deliveries SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
+         locked_until = 0, locked_by = NULL WHERE id {}",
+        C::id_in("$3")
+    );
+    conn.execute(
+        &sql,
+        &[
+            Arg::Long(settled.status as i64),
+            Arg::OptLong(settled.due),
+            Arg::Ids(ids),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Applies one attempt's outcome; returns the webhook's state and, if this attempt disabled
+/// it, the `webhook{id}.errors` event to store. The webhook row is written before the delivery
+/// row, the order every writer of both uses.
+pub(crate) async fn apply_attempt(
+    conn: &mut impl Conn,
+    a: &AttemptRecord,
+    failures_to_disable: i32,
+    now: Millis,
+) -> StoreResult<(WebhookState, Option<Event>)> {
+    let outcome = a.outcome();
+    let counted = count(
+        conn,
+        a.webhook_id,
+        outcome.usage_change(),
+        a.report.as_deref(),
+    )
+    .await?;
+    settle(conn, &[a.delivery_id], a.disposition).await?;
+    let Some((state, consecutive)) = counted else {
+        return Ok((WebhookState::Unknown, None)); // deleted meanwhile
+    };
+    let disables = outcome.disables(consecutive, failures_to_disable);
+    let Some(next) = disabled_state(state, disables) else {
+        return Ok((state, None));
+    };
+    // `AND state = $4` makes the switch happen once, however many attempts race to it.
+    let sql = format!(
+        "UPDATE webhooks SET state = $1, updated = $2 WHERE id = $3 AND state = $4 RETURNING {WEBHOOK_COLUMNS}"
+    );
+    let disabled = conn
+        .fetch_optional(
+            &sql,
+            &[
+                Arg::Long(next as i64),
+                Arg::Long(now),
+                Arg::Int(a.webhook_id),
+                Arg::Long(state as i64),
+            ],
+        )
+        .await?;
+    let Some(row) = disabled else {
+        return Ok((next, None));
+    };
+    let record = webhook_without_secret(&row)?;
+    tracing::warn!(
+        webhook_id = record.id,
+        gone = a.gone,
+        consecutive,
+        "webhook disabled: TooManyErrors"
+    );
+    Ok((next, Event::state_change(&record, now)))
+}
+
+/// (webhook id, subscribed events) of every webhook that takes new deliveries.
+pub(crate) async fn subscriptions(conn: &mut impl Conn) -> StoreResult<Vec<(i32, Vec<String>)>> {
+    let [first, second] = TAKES_DELIVERIES;
+    let rows = conn
+        .fetch_all(
+            "SELECT id, events FROM webhooks WHERE state IN ($1, $2)",
+            &[Arg::Long(first as i64), Arg::Long(second as i64)],
+        )
+        .await?;
+    subscriptions_from_rows(&rows)
+}
+
+/// Leases due deliveries webhook by webhook, each through the `(webhook_id, status,
+/// next_attempt_at)` index, so a claim costs what it returns, not the size of the backlog.
+/// Each webhook's claim takes [`Lock::Claims`], so nodes claiming at once count each other's
+/// leases and the per-webhook cap holds across the cluster; a webhook another node is claiming
+/// right now is skipped (it is being served). Runs inside the group-commit transaction.
+pub(crate) async fn claim<C: Conn>(
+    conn: &mut C,
+    node: Option<&str>,
+    c: Claim,
+) -> StoreResult<Vec<ClaimedDelivery>> {
+    let ready = conn
+        .fetch_all(
+            "SELECT w.id FROM webhooks w WHERE w.state = $3 AND EXISTS (SELECT 1 FROM deliveries d \
+               WHERE d.webhook_id = w.id AND d.status = $1 AND d.next_attempt_at <= $2 AND d.locked_until <= $2)",
+            &[Arg::Long(PENDING), Arg::Long(c.now), Arg::Long(SENDS as i64)],
+        )
+        .await?;
+    let lease = format!(
+        "UPDATE deliveries SET locked_until = $1, locked_by = $2, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM deliveries WHERE webhook_id = $3 AND status = $4 \
+           AND next_attempt_at <= $5 AND locked_until <= $5 \
+           ORDER BY next_attempt_at, id LIMIT $6 {}) \
+         RETURNING id, webhook_id, attempts, event_row",
+        C::SKIP_LOCKED
+    );
+    let mut claimed = Vec::new();
+    let mut left = i64::try_from(c.limit).unwrap_or(i64::MAX);
+    for row in &ready {
+        if left <= 0 {
+            break;
+        }
+        let webhook_id = row.int("id")?;
+        if !conn.try_lock(Lock::Claims(webhook_id)).await? {
+            continue;
+        }
+        let leased = conn
+            .fetch_one(
+                "SELECT COUNT(*) AS n FROM deliveries WHERE webhook_id = $1 AND status = $2 AND locked_until > $3",
+                &[Arg::Int(webhook_id), Arg::Long(PENDING), Arg::Long(c.now)],
+            )
+            .await?
+            .long("n")?;
+        let take = c.caps.room(webhook_id, leased, left);
+        if take <= 0 {
+            continue;
+        }
+        let rows = conn
+            .fetch_all(
+                &lease,
+                &[
+                    Arg::Long(c.lease_until),
+                    Arg::OptText(node),
+                    Arg::Int(webhook_id),
+                    Arg::Long(PENDING),
+                    Arg::Long(c.now),
+                    Arg::Long(take),
+                ],
+            )
+            .await?;
+        left -= i64::try_from(rows.len()).unwrap_or(0);
+        claimed.extend(rows);
+    }
+    load_claims(conn, &claimed).await
+}
+
+/// The events of claimed delivery rows; deliveries whose event cannot be read are set aside.
+async fn load_claims<C: Conn>(
+    conn: &mut C,
+    claimed: &[C::Row],
+) -> StoreResult<Vec<ClaimedDelivery>> {
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let event_rows = claimed
+        .iter()
+        .map(|row| row.long("event_row"))
+        .collect::<StoreResult<Vec<i64>>>()?;
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE id {}",
+        C::id_in("$1")
+    );
+    let events = conn.fetch_all(&sql, &[Arg::Ids(&event_rows)]).await?;
+    let decoded = decode_claims(claimed, &events)?;
+    set_aside(conn, &decoded.unreadable).await?;
+    Ok(decoded.claims)
+}
+
+/// Moves deliveries that cannot be sent to the dead-letter list, each with its reason.
+pub(crate) async fn set_aside(
+    conn: &mut impl Conn,
+    deliveries: &[(i64, String)],
+) -> StoreResult<()> {
+    for (id, reason) in deliveries {
+        conn.execute(
+            "UPDATE deliveries SET status = $1, dead_reason = $2, locked_until = 0, locked_by = NULL \
+             WHERE id = $3",
+            &[Arg::Long(DEAD), Arg::Text(reason), Arg::Long(*id)],
+        )
+        .await?;
+    }
+    Ok(())
+}

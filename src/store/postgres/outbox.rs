@@ -1,0 +1,116 @@
+//! PostgreSQL's side of group commit: the batch transaction (retried when it loses a
+//! deadlock), and a batch's events and deliveries inserted with one `UNNEST` statement each.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnection, PgPool};
+
+use crate::domain::Event;
+use crate::store::group_commit::{ApplyBatch, BatchResult, BatchSql, Job, is_durable, run_batch};
+use crate::store::rows::{PENDING, StoreRow, to_json};
+use crate::store::{StoreError, StoreResult};
+
+/// The batch side of group commit.
+pub(super) struct PgBatches {
+    pub(super) pool: PgPool,
+    /// The node its claims lease for.
+    pub(super) node: Arc<str>,
+}
+
+#[async_trait]
+impl ApplyBatch for PgBatches {
+    async fn apply(&self, jobs: &[Job]) -> StoreResult<Vec<BatchResult>> {
+        // Batches of different nodes lock webhook rows in id order, but other writers (a user
+        // saving a webhook, a sweep) may still collide: a deadlock victim is simply retried.
+        let mut tries = 0;
+        loop {
+            match self.apply_once(jobs).await {
+                Err(StoreError::Database(sqlx::Error::Database(e)))
+                    if tries < 3 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
+                {
+                    tries += 1;
+                    tracing::info!(tries, "write batch retried after a deadlock");
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl PgBatches {
+    async fn apply_once(&self, jobs: &[Job]) -> StoreResult<Vec<BatchResult>> {
+        let mut tx = self.pool.begin().await?;
+        if !is_durable(jobs) {
+            // Only leases and attempt outcomes: losing them to a crash means a redelivery,
+            // never a lost event, so this commit does not wait for the WAL flush.
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let results = run_batch(self, &mut tx, jobs).await?;
+        tx.commit().await?;
+        Ok(results)
+    }
+}
+
+#[async_trait]
+impl BatchSql for PgBatches {
+    type Conn = PgConnection;
+
+    fn node(&self) -> Option<&str> {
+        Some(&self.node)
+    }
+
+    /// Two statements whatever the batch size.
+    async fn insert_events(
+        &self,
+        conn: &mut PgConnection,
+        events: &[(&Event, Vec<i32>)],
+    ) -> StoreResult<()> {
+        let column = |f: fn(&Event) -> String| events.iter().map(|(e, _)| f(e)).collect::<Vec<_>>();
+        let rows = sqlx::query(
+            "INSERT INTO events (event_id, name, primary_key, entity, changes, data, associate_id, occurred_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], \
+                                  $7::int[], $8::bigint[]) \
+             RETURNING id, event_id",
+        )
+        .bind(column(|e| e.event_id.clone()))
+        .bind(column(|e| e.name.clone()))
+        .bind(events.iter().map(|(e, _)| e.primary_key).collect::<Vec<_>>())
+        .bind(column(|e| e.entity.clone()))
+        .bind(column(|e| to_json(&e.changes)))
+        .bind(column(|e| to_json(&e.field_values)))
+        .bind(events.iter().map(|(e, _)| e.associate_id).collect::<Vec<_>>())
+        .bind(events.iter().map(|(e, _)| e.occurred_at).collect::<Vec<_>>())
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut row_of = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            row_of.insert(row.text("event_id")?, row.long("id")?);
+        }
+        let (mut event_rows, mut webhook_ids, mut times) = (Vec::new(), Vec::new(), Vec::new());
+        for (event, webhooks) in events {
+            let row = *row_of.get(&event.event_id).ok_or_else(|| {
+                StoreError::Corrupt(format!("event {} was not inserted", event.event_id))
+            })?;
+            for webhook_id in webhooks {
+                event_rows.push(row);
+                webhook_ids.push(*webhook_id);
+                times.push(event.occurred_at);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO deliveries (event_row, webhook_id, status, next_attempt_at, created_at) \
+             SELECT e, w, $4, t, t FROM UNNEST($1::bigint[], $2::int[], $3::bigint[]) AS u(e, w, t)",
+        )
+        .bind(event_rows)
+        .bind(webhook_ids)
+        .bind(times)
+        .bind(PENDING)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
