@@ -2,10 +2,11 @@
 //! writer, and hooks for the few things only one backend does. `Accounts`, `Webhooks` and
 //! `Outbox` are implemented once for every `Backend`.
 
-use std::ops::DerefMut;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, Pool, Transaction};
 use tokio::sync::Notify;
 
 use super::StoreResult;
@@ -14,21 +15,33 @@ use super::secret_box::{SecretBox, SecretSlot};
 use super::sql::Conn;
 use crate::domain::Millis;
 
+/// The connection type of a backend.
+pub(crate) type ConnOf<B> = <<B as Backend>::Db as Database>::Connection;
+
 #[async_trait]
 pub(crate) trait Backend: Send + Sync + 'static {
-    type Conn: Conn;
-    /// A pooled connection.
-    type Pooled: DerefMut<Target = Self::Conn> + Send;
-    /// An open transaction.
-    type Tx: DerefMut<Target = Self::Conn> + Send;
+    type Db: Database<Connection: Conn>;
+
+    /// The pool reads go to.
+    fn read_pool(&self) -> &Pool<Self::Db>;
+    /// The pool writes go to.
+    fn write_pool(&self) -> &Pool<Self::Db>;
 
     /// A connection for reads.
-    async fn reader(&self) -> StoreResult<Self::Pooled>;
+    async fn reader(&self) -> StoreResult<PoolConnection<Self::Db>> {
+        Ok(self.read_pool().acquire().await?)
+    }
     /// A connection for single-statement writes.
-    async fn writer(&self) -> StoreResult<Self::Pooled>;
+    async fn writer(&self) -> StoreResult<PoolConnection<Self::Db>> {
+        Ok(self.write_pool().acquire().await?)
+    }
     /// A transaction for writes.
-    async fn begin(&self) -> StoreResult<Self::Tx>;
-    async fn commit(tx: Self::Tx) -> StoreResult<()>;
+    async fn begin(&self) -> StoreResult<Transaction<'static, Self::Db>> {
+        Ok(self.write_pool().begin().await?)
+    }
+    async fn commit(tx: Transaction<'static, Self::Db>) -> StoreResult<()> {
+        Ok(tx.commit().await?)
+    }
 
     /// Seals and opens webhook Secrets, once unlocked.
     fn secrets(&self) -> &SecretSlot;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-use super::backend::Backend;
+use super::backend::{Backend, ConnOf};
 use super::group_commit::Claim;
 use super::rows::{DEAD, DELIVERED, PENDING, StoreRow};
 use super::sql::{Arg, Conn, Lock};
@@ -136,7 +136,7 @@ impl<B: Backend> Outbox for B {
         let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE deliveries SET locked_until = 0, locked_by = NULL WHERE id {} AND status = $2",
-            B::Conn::id_in("$1")
+            <ConnOf<B> as Conn>::id_in("$1")
         );
         tx.execute(&sql, &[Arg::Ids(ids), Arg::Long(PENDING)])
             .await?;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-use super::backend::Backend;
+use super::backend::{Backend, ConnOf};
 use super::rows::{
     PENDING, StoreRow, WEBHOOK_COLUMNS, readable_webhooks, to_json, webhook_from_row,
 };
@@ -124,7 +124,7 @@ impl<B: Backend> Webhooks for B {
         let mut tx = self.begin().await?;
         let lock = format!(
             "SELECT state FROM webhooks WHERE id = $1 {}",
-            B::Conn::FOR_UPDATE
+            <ConnOf<B> as Conn>::FOR_UPDATE
         );
         let before = tx
             .fetch_optional(&lock, &[Arg::Int(w.id)])

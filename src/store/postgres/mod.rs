@@ -16,10 +16,9 @@ use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Postgres;
 use sqlx::migrate::{MigrateDatabase, Migrator};
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Transaction};
 use tokio::sync::Notify;
 
 use super::backend::Backend;
@@ -155,24 +154,14 @@ impl_conn!(PgConnection, Postgres, PgRow, |ids| *ids, {
 
 #[async_trait]
 impl Backend for PgStore {
-    type Conn = PgConnection;
-    type Pooled = PoolConnection<Postgres>;
-    type Tx = Transaction<'static, Postgres>;
+    type Db = Postgres;
 
-    async fn reader(&self) -> StoreResult<Self::Pooled> {
-        Ok(self.pool.acquire().await?)
+    fn read_pool(&self) -> &PgPool {
+        &self.pool
     }
 
-    async fn writer(&self) -> StoreResult<Self::Pooled> {
-        Ok(self.pool.acquire().await?)
-    }
-
-    async fn begin(&self) -> StoreResult<Self::Tx> {
-        Ok(self.pool.begin().await?)
-    }
-
-    async fn commit(tx: Self::Tx) -> StoreResult<()> {
-        Ok(tx.commit().await?)
+    fn write_pool(&self) -> &PgPool {
+        &self.pool
     }
 
     fn secrets(&self) -> &SecretSlot {

@@ -16,13 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Sqlite;
 use sqlx::migrate::Migrator;
-use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
 
 pub use lock::ServeLock;
 
@@ -152,24 +151,14 @@ impl_conn!(SqliteConnection, Sqlite, SqliteRow, |ids| to_json(ids), {
 
 #[async_trait]
 impl Backend for SqliteStore {
-    type Conn = SqliteConnection;
-    type Pooled = PoolConnection<Sqlite>;
-    type Tx = Transaction<'static, Sqlite>;
+    type Db = Sqlite;
 
-    async fn reader(&self) -> StoreResult<Self::Pooled> {
-        Ok(self.read.acquire().await?)
+    fn read_pool(&self) -> &SqlitePool {
+        &self.read
     }
 
-    async fn writer(&self) -> StoreResult<Self::Pooled> {
-        Ok(self.write.acquire().await?)
-    }
-
-    async fn begin(&self) -> StoreResult<Self::Tx> {
-        Ok(self.write.begin().await?)
-    }
-
-    async fn commit(tx: Self::Tx) -> StoreResult<()> {
-        Ok(tx.commit().await?)
+    fn write_pool(&self) -> &SqlitePool {
+        &self.write
     }
 
     fn secrets(&self) -> &SecretSlot {
