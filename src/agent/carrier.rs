@@ -33,7 +33,7 @@ pub struct WebhookCarrier {
 }
 
 impl WebhookCarrier {
-    /// CreateDefaultWebhook's answer (contract §1.4).
+    /// CreateDefaultWebhook's answer (docs/SOAP.md, Operations).
     pub fn default_new() -> WebhookCarrier {
         WebhookCarrier {
             id: 0,

@@ -1,10 +1,12 @@
 //! `WebhookAgent`: the 8 operations of NetServer's Webhook agent and every business rule.
 //!
 //! It knows nothing of SOAP or REST. Adapters authenticate through [`WebhookAgent::caller`],
-//! call an operation, and translate [`AgentError`] into their wire's error form.
+//! call an operation (by name through [`WebhookAgent::dispatch`], see `operation`), and
+//! translate [`AgentError`] into their wire's error form.
 
 mod carrier;
 mod error;
+mod operation;
 
 use std::sync::Arc;
 
@@ -19,13 +21,15 @@ use crate::store::{Store, StoreError};
 
 pub use carrier::{AssociateCarrier, WebhookCarrier, WebhookResult};
 pub use error::AgentError;
+pub use operation::{Answer, Operation, OperationName};
 
 /// Rules that depend on the server's configuration.
 #[derive(Debug, Clone)]
 pub struct AgentSettings {
     /// Accept `http://` TargetUrls (`--allow-http-targets`); https only otherwise.
     pub allow_http_targets: bool,
-    /// SaveWebhook pings the target before saving (DESIGN §4); `--no-save-ping` turns it off.
+    /// SaveWebhook pings the target before saving (docs/DELIVERY.md, Test pings);
+    /// `--no-save-ping` turns it off.
     pub save_ping: bool,
     /// `ContextIdentifier` of test pings.
     pub context_identifier: String,

@@ -5,7 +5,7 @@
 //!
 //! - `json`: the carriers' JSON forms; `extract`: auth, bodies, parameters;
 //! - `webhooks` (RESTful) and `agents` (RPC): the handlers; `patch`: JSON Patch / Merge Patch;
-//! - `error`: one JSON error form and the status codes of contract §3.
+//! - `error`: one JSON error form and the status codes of docs/REST.md (Errors).
 
 mod agents;
 mod error;

@@ -1,4 +1,4 @@
-//! RESTful `/api/v1/Webhook`: the same operations as SOAP, resource style (contract §3.1).
+//! RESTful `/api/v1/Webhook`: the same operations as SOAP, resource style (docs/REST.md, Routes).
 
 use std::collections::HashMap;
 
