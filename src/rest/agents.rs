@@ -5,28 +5,48 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use super::extract::{ApiPath, caller, json_body};
+use super::extract::{ApiCaller, ApiPath, JsonBody, QueryParams};
 use super::json::{ErrorJson, WebhookBody, WebhookJson, WebhookResultJson};
 use crate::agent::{Answer, Operation, OperationName};
 use crate::domain::TypedValue;
 use crate::state::AppState;
 
+/// The `{Method}` of the path: an operation's name in any case, else 404.
+pub struct AgentMethod(OperationName);
+
+impl<S: Send + Sync> FromRequestParts<S> for AgentMethod {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let ApiPath(method) = ApiPath::<String>::from_request_parts(parts, state).await?;
+        OperationName::parse(&method)
+            .map(AgentMethod)
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "the Webhook agent has no method '{}'; methods are {}",
+                    method.to_ascii_lowercase(),
+                    OperationName::NAMES.join(", ")
+                ))
+            })
+    }
+}
+
 /// The parameters of one call: body members over query parameters, by lower-cased name.
 struct Params(HashMap<String, Value>);
 
 impl Params {
+    /// `query` has lower-cased names already ([`QueryParams`]).
     fn new(query: HashMap<String, String>, body: Option<Value>) -> Result<Params, ApiError> {
         let mut map: HashMap<String, Value> = query
             .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), Value::String(v)))
+            .map(|(k, v)| (k, Value::String(v)))
             .collect();
         match body {
             None | Some(Value::Null) => {}
@@ -105,22 +125,12 @@ impl Params {
     security(("SOTicket" = []), ("Basic" = [])))]
 pub async fn call(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiPath(method): ApiPath<String>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Result<Bytes, BytesRejection>,
+    AgentMethod(name): AgentMethod,
+    ApiCaller(who): ApiCaller,
+    QueryParams(query): QueryParams,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let body = json_body(&headers, body, state.max_body_bytes)?;
-    let name = OperationName::parse(&method).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "the Webhook agent has no method '{}'; methods are {}",
-            method.to_ascii_lowercase(),
-            OperationName::NAMES.join(", ")
-        ))
-    })?;
-    let params = Params::new(query, body)?;
-    let who = caller(&state, &headers).await?;
-    let operation = decode(name, &params)?;
+    let operation = decode(name, &Params::new(query, body)?)?;
     let asked = operation.webhook_id();
     Ok(match state.agent.dispatch(&who, operation).await? {
         Answer::Webhook(w) => Json(WebhookJson::from(&*w)).into_response(),
