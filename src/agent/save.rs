@@ -71,7 +71,7 @@ impl WebhookAgent {
     /// `precondition` against it, has `edit` compute the new definition from it, and saves that
     /// as SaveWebhook does, only if the webhook is still the version read. If it changed
     /// meanwhile: with a precondition, [`AgentError::PreconditionFailed`]; without, `edit` runs
-    /// again on the new version (up to [`UPDATE_ATTEMPTS`] times). A webhook that is gone is
+    /// again on the new version (up to `UPDATE_ATTEMPTS` times). A webhook that is gone is
     /// [`AgentError::NotFound`].
     pub async fn update_webhook<E: From<AgentError>>(
         &self,

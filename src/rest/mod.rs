@@ -3,7 +3,8 @@
 //! description generated from the handlers (`/api/openapi.json`) and a browsable page
 //! (`/api/docs/`, Swagger UI served from the binary, no network needed).
 //!
-//! - `json`: the carriers' JSON forms; `extract`: the extractors (caller, body, parameters);
+//! - `json`: the carriers' JSON forms, `members`: their member names read from the types;
+//! - `extract`: the extractors (caller, body, parameters);
 //! - `webhooks` (RESTful) and `agents` (RPC): the handlers; `patch`: JSON Patch / Merge Patch;
 //! - `error`: one JSON error form and the status codes of docs/REST.md (Errors).
 
@@ -11,6 +12,7 @@ mod agents;
 mod error;
 mod extract;
 pub mod json;
+mod members;
 mod patch;
 mod webhooks;
 
