@@ -148,9 +148,7 @@ impl WebhookAgent {
             base.as_ref(),
         );
         if let Some(base) = &base {
-            // The store's write is not conditional yet.
-            let _ = if_updated;
-            if !self.store.update_webhook(&record).await? {
+            if !self.store.update_webhook(&record, if_updated).await? {
                 return Ok(None);
             }
             if base.state != record.state {

@@ -191,8 +191,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Inserts a webhook (its `id` is ignored) and returns the new id.
     async fn insert_webhook(&self, webhook: &WebhookRecord) -> StoreResult<i32>;
-    /// Replaces the definition of webhook `webhook.id`; usage counters are left as they are.
-    async fn update_webhook(&self, webhook: &WebhookRecord) -> StoreResult<bool>;
+    /// Replaces the definition of webhook `webhook.id`, only if its stored `updated` is still
+    /// `if_updated` (`None`: whatever it is); usage counters are left as they are. `false` when no
+    /// row matched: the webhook is gone, or it changed since it was read.
+    async fn update_webhook(
+        &self,
+        webhook: &WebhookRecord,
+        if_updated: Option<Millis>,
+    ) -> StoreResult<bool>;
     /// Deletes a webhook and its undelivered deliveries.
     async fn delete_webhook(&self, id: i32) -> StoreResult<bool>;
     async fn webhook(&self, id: i32) -> StoreResult<Option<WebhookRecord>>;

@@ -706,13 +706,17 @@ impl Store for SqliteStore {
         Ok(id)
     }
 
-    async fn update_webhook(&self, w: &WebhookRecord) -> StoreResult<bool> {
+    async fn update_webhook(
+        &self,
+        w: &WebhookRecord,
+        if_updated: Option<Millis>,
+    ) -> StoreResult<bool> {
         let query = sqlx::query(
             "UPDATE webhooks SET name = $1, events = $2, target_url = $3, secret = $4, state = $5, \
              type = $6, headers = $7, properties = $8, registered = $9, registered_associate_id = $10, \
              updated = $11, updated_associate_id = $12, errors_email = $13, error_emails = $14, \
              error_associates = $15, description = $16, notify_via = $17, notify_when = $18, \
-             app_id = $19 WHERE id = $20",
+             app_id = $19 WHERE id = $20 AND ($21 IS NULL OR updated = $21)",
         );
         let mut tx = self.write.begin().await?;
         let before: Option<i64> = sqlx::query_scalar("SELECT state FROM webhooks WHERE id = $1")
@@ -721,8 +725,12 @@ impl Store for SqliteStore {
             .await?;
         let done = bind_definition!(query, w, self.secrets.get()?)
             .bind(w.id)
+            .bind(if_updated)
             .execute(&mut *tx)
             .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
         let activated = before.is_some_and(|s| s != WebhookState::Active as i64)
             && w.state == WebhookState::Active;
         if activated {
