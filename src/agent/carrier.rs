@@ -1,4 +1,30 @@
-//! What the operations return: the `Webhook` carrier and `WebhookResult`, wire-neutral.
+//! What the operations return: the `Webhook` carrier and `WebhookResult`, wire-neutral, and
+//! the `Associate` values NetServer fills that hookwire has no data for, once for every wire.
+//!
+//! # Adding a field to the webhook
+//!
+//! A new member of the `Webhook` carrier (say Services88's `ErrorsEmail`) is written in these
+//! files, from the bottom layer up; the compiler points at most of the rest once the structs
+//! have it:
+//!
+//! 1. `migrations/sqlite/` and `migrations/postgres/`: a new migration adding the column.
+//! 2. `src/domain/webhook.rs`: `WebhookInput` (absent, null or a value), its rule in
+//!    `WebhookSpec::from_input`, and `WebhookRecord` (+ `from_spec`).
+//! 3. `src/store/rows.rs` (the column list, reading a row, `bind_definition!`) and the INSERT /
+//!    UPDATE text in the SQLite and PostgreSQL stores.
+//! 4. Here: [`WebhookCarrier`], [`WebhookCarrier::default_new`] (NetServer's default) and
+//!    [`WebhookCarrier::from_record`].
+//! 5. `src/rest/json.rs`: `WebhookJson` (answers) and `WebhookBody` (input, with
+//!    `into_input`). Nothing else in REST: the names it accepts in any case are read from
+//!    `WebhookBody` itself (`rest/members.rs`), and PATCH paths and `$select` work on the
+//!    members `WebhookJson` answers.
+//! 6. SOAP: `src/soap/decode.rs` (`webhook_input`), `src/soap/encode.rs` (`webhook`, in the
+//!    WSDL's sequence order) and the XSD in `src/soap/wsdl/webhook.wsdl`, or `WEBHOOK_88_FIELDS`
+//!    in `src/soap/wsdl.rs` for a Services88-only member.
+//! 7. `docs/SOAP.md` (the `Webhook` sequence) and `docs/REST.md` if REST treats it specially.
+//!
+//! Tests that list every member (`tests/rest_api.rs` `CARRIER_MEMBERS`, the WSDL order test in
+//! `soap/wsdl.rs`) fail until the member is in all of these.
 
 use crate::domain::{
     Associate, Millis, NotifyVia, NotifyWhen, TypedValue, WebhookRecord, WebhookState, WebhookUsage,
@@ -33,7 +59,7 @@ pub struct WebhookCarrier {
 }
 
 impl WebhookCarrier {
-    /// CreateDefaultWebhook's answer (contract §1.4).
+    /// CreateDefaultWebhook's answer (docs/SOAP.md, Operations).
     pub fn default_new() -> WebhookCarrier {
         WebhookCarrier {
             id: 0,

@@ -16,6 +16,10 @@ pub enum AgentError {
     /// SaveWebhook's test ping got no 2xx: nothing was saved.
     #[error("{0}")]
     PingFailed(String),
+    /// The webhook changed after the version a precondition held for (REST's
+    /// `If-Unmodified-Since`), or kept changing while an update was computed from it.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// The caller may not touch this webhook.
     #[error("{0}")]
     Forbidden(String),
@@ -45,6 +49,7 @@ impl AgentError {
             AgentError::Auth(_) | AgentError::Forbidden(_) => "SoSecurityException",
             AgentError::NotFound(_) => "NotFoundException",
             AgentError::PingFailed(_) => "WebhookTestFailedException",
+            AgentError::PreconditionFailed(_) => "PreconditionFailedException",
         }
     }
 

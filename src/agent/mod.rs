@@ -1,10 +1,13 @@
 //! `WebhookAgent`: the 8 operations of NetServer's Webhook agent and every business rule.
 //!
 //! It knows nothing of SOAP or REST. Adapters authenticate through [`WebhookAgent::caller`],
-//! call an operation, and translate [`AgentError`] into their wire's error form.
+//! call an operation (by name through [`WebhookAgent::dispatch`], see `operation`), and
+//! translate [`AgentError`] into their wire's error form.
 
 mod carrier;
 mod error;
+mod operation;
+mod save;
 
 use std::sync::Arc;
 
@@ -19,13 +22,16 @@ use crate::store::{Store, StoreError};
 
 pub use carrier::{AssociateCarrier, WebhookCarrier, WebhookResult};
 pub use error::AgentError;
+pub use operation::{Answer, Operation, OperationName};
+pub use save::Precondition;
 
 /// Rules that depend on the server's configuration.
 #[derive(Debug, Clone)]
 pub struct AgentSettings {
     /// Accept `http://` TargetUrls (`--allow-http-targets`); https only otherwise.
     pub allow_http_targets: bool,
-    /// SaveWebhook pings the target before saving (DESIGN §4); `--no-save-ping` turns it off.
+    /// SaveWebhook pings the target before saving (docs/DELIVERY.md, Test pings);
+    /// `--no-save-ping` turns it off.
     pub save_ping: bool,
     /// `ContextIdentifier` of test pings.
     pub context_identifier: String,
@@ -86,60 +92,6 @@ impl WebhookAgent {
     /// CreateDefaultWebhook: a new, unsaved webhook with NetServer's defaults.
     pub fn create_default_webhook(&self) -> WebhookCarrier {
         WebhookCarrier::default_new()
-    }
-
-    /// SaveWebhook: creates the webhook when `WebhookId` is 0, else replaces that webhook.
-    pub async fn save_webhook(
-        &self,
-        caller: &Caller,
-        input: WebhookInput,
-    ) -> Result<WebhookCarrier, AgentError> {
-        let base = match input.webhook_id {
-            0 => None,
-            id if id < 0 => {
-                return Err(AgentError::Invalid(format!("WebhookId {id} is not valid")));
-            }
-            id => Some(self.visible_webhook(caller, id).await?),
-        };
-        let spec = WebhookSpec::from_input(&input, base.as_ref(), self.settings.allow_http_targets)
-            .map_err(AgentError::Invalid)?;
-        let definition_changed = base
-            .as_ref()
-            .is_none_or(|b| b.target_url != spec.target_url.as_str() || b.secret != spec.secret);
-        if self.settings.save_ping && definition_changed && spec.state == WebhookState::Active {
-            let ping = self.ping(caller, &spec).await;
-            if !ping.success {
-                return Err(AgentError::PingFailed(format!(
-                    "The test ping to {} failed, so the webhook was not saved: {}",
-                    spec.target_url.as_str(),
-                    ping.message
-                )));
-            }
-        }
-        let app_id = caller.app.as_ref().map(|a| a.id);
-        let mut record = WebhookRecord::from_spec(
-            spec,
-            input.webhook_id,
-            now_millis(),
-            caller.user.id,
-            app_id,
-            base.as_ref(),
-        );
-        if let Some(base) = &base {
-            if !self.store.update_webhook(&record, None).await? {
-                return Err(AgentError::NotFound(format!(
-                    "Webhook {} does not exist (it was deleted meanwhile)",
-                    record.id
-                )));
-            }
-            if base.state != record.state {
-                self.fire_state_change(&record).await?;
-            }
-        } else {
-            record.id = self.store.insert_webhook(&record).await?;
-        }
-        tracing::info!(webhook_id = record.id, state = %record.state, "webhook saved");
-        self.carrier(record).await
     }
 
     /// DeleteWebhook: removes the webhook and its undelivered events.

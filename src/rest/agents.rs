@@ -1,30 +1,52 @@
 //! Agent RPC `/api/v1/Agents/Webhook/{Method}`: the 8 operations by name, parameters from the
-//! JSON body or the query string, names case-insensitive (contract §3.2).
+//! JSON body or the query string, names case-insensitive (docs/REST.md). Decodes into an
+//! `agent::Operation` and encodes its `Answer`.
 
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use super::extract::{ApiPath, caller, json_body};
+use super::extract::{ApiCaller, ApiPath, JsonBody, QueryParams};
 use super::json::{ErrorJson, WebhookBody, WebhookJson, WebhookResultJson};
+use crate::agent::{Answer, Operation, OperationName};
 use crate::domain::TypedValue;
 use crate::state::AppState;
+
+/// The `{Method}` of the path: an operation's name in any case, else 404.
+pub struct AgentMethod(OperationName);
+
+impl<S: Send + Sync> FromRequestParts<S> for AgentMethod {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let ApiPath(method) = ApiPath::<String>::from_request_parts(parts, state).await?;
+        OperationName::parse(&method)
+            .map(AgentMethod)
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "the Webhook agent has no method '{}'; methods are {}",
+                    method.to_ascii_lowercase(),
+                    OperationName::NAMES.join(", ")
+                ))
+            })
+    }
+}
 
 /// The parameters of one call: body members over query parameters, by lower-cased name.
 struct Params(HashMap<String, Value>);
 
 impl Params {
+    /// `query` has lower-cased names already ([`QueryParams`]).
     fn new(query: HashMap<String, String>, body: Option<Value>) -> Result<Params, ApiError> {
         let mut map: HashMap<String, Value> = query
             .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), Value::String(v)))
+            .map(|(k, v)| (k, Value::String(v)))
             .collect();
         match body {
             None | Some(Value::Null) => {}
@@ -95,7 +117,7 @@ impl Params {
 
 /// Calls one WebhookAgent method.
 #[utoipa::path(post, path = "/api/v1/Agents/Webhook/{method}", tag = "Agents",
-    params(("method" = String, Path, description = "CreateDefaultWebhook, SaveWebhook, DeleteWebhook, GetWebhook, GetAllWebhooks, TestWebhook, SignalEvent or GetLastError (any case)")),
+    params(("method" = String, Path, description = "the operation's name, in any case")),
     request_body(content = Object, description = "the method's parameters (also accepted in the query string)"),
     responses((status = 200, description = "the method's result"), (status = 204, description = "void methods"),
               (status = 400, body = ErrorJson), (status = 401, body = ErrorJson), (status = 403, body = ErrorJson),
@@ -103,88 +125,67 @@ impl Params {
     security(("SOTicket" = []), ("Basic" = [])))]
 pub async fn call(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiPath(method): ApiPath<String>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Result<Bytes, BytesRejection>,
+    AgentMethod(name): AgentMethod,
+    ApiCaller(who): ApiCaller,
+    QueryParams(query): QueryParams,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let body = json_body(&headers, body, state.max_body_bytes)?;
-    let method = method.to_ascii_lowercase();
-    const METHODS: [&str; 8] = [
-        "createdefaultwebhook",
-        "savewebhook",
-        "deletewebhook",
-        "getwebhook",
-        "getallwebhooks",
-        "testwebhook",
-        "signalevent",
-        "getlasterror",
-    ];
-    if !METHODS.contains(&method.as_str()) {
-        return Err(ApiError::NotFound(format!(
-            "the Webhook agent has no method '{method}'; methods are CreateDefaultWebhook, SaveWebhook, DeleteWebhook, GetWebhook, GetAllWebhooks, TestWebhook, SignalEvent, GetLastError"
-        )));
-    }
-    let p = Params::new(query, body)?;
-    let who = caller(&state, &headers).await?;
-    let agent = &state.agent;
-    Ok(match method.as_str() {
-        "createdefaultwebhook" => {
-            Json(WebhookJson::from(&agent.create_default_webhook())).into_response()
+    let operation = decode(name, &Params::new(query, body)?)?;
+    let asked = operation.webhook_id();
+    Ok(match state.agent.dispatch(&who, operation).await? {
+        Answer::Webhook(w) => Json(WebhookJson::from(&*w)).into_response(),
+        Answer::MaybeWebhook(Some(w)) => Json(WebhookJson::from(&*w)).into_response(),
+        Answer::MaybeWebhook(None) => {
+            return Err(ApiError::NotFound(format!(
+                "Webhook {} does not exist",
+                asked.unwrap_or_default()
+            )));
         }
-        "savewebhook" => Json(WebhookJson::from(
-            &agent.save_webhook(&who, p.webhook()?).await?,
-        ))
-        .into_response(),
-        "deletewebhook" => {
-            agent
-                .delete_webhook(&who, p.required_int("WebhookId")?)
-                .await?;
-            StatusCode::NO_CONTENT.into_response()
+        Answer::Webhooks(all) => {
+            Json(all.iter().map(WebhookJson::from).collect::<Vec<_>>()).into_response()
         }
-        "getwebhook" => {
-            let id = p.required_int("WebhookId")?;
-            match agent.get_webhook(&who, id).await? {
-                Some(w) => Json(WebhookJson::from(&w)).into_response(),
-                None => return Err(ApiError::NotFound(format!("Webhook {id} does not exist"))),
-            }
-        }
-        "getallwebhooks" => {
-            let filter = super::json::webhook_filter(
+        Answer::TestResult(r) => Json(WebhookResultJson::from(r)).into_response(),
+        Answer::Text(t) => Json(t).into_response(),
+        Answer::Done => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// The call `name` with its parameters from `p`.
+fn decode(name: OperationName, p: &Params) -> Result<Operation, ApiError> {
+    Ok(match name {
+        OperationName::CreateDefaultWebhook => Operation::CreateDefaultWebhook,
+        OperationName::SaveWebhook => Operation::SaveWebhook(p.webhook()?),
+        OperationName::TestWebhook => Operation::TestWebhook(p.webhook()?),
+        OperationName::DeleteWebhook => Operation::DeleteWebhook {
+            webhook_id: p.required_int("WebhookId")?,
+        },
+        OperationName::GetWebhook => Operation::GetWebhook {
+            webhook_id: p.required_int("WebhookId")?,
+        },
+        OperationName::GetLastError => Operation::GetLastError {
+            webhook_id: p.required_int("WebhookId")?,
+        },
+        OperationName::GetAllWebhooks => Operation::GetAllWebhooks(
+            super::json::webhook_filter(
                 "StatusFilter",
                 p.string("NameFilter"),
                 p.string("EventFilter"),
                 p.string("StatusFilter"),
             )
-            .map_err(ApiError::BadRequest)?;
-            let all = agent.get_all_webhooks(&who, &filter).await?;
-            Json(all.iter().map(WebhookJson::from).collect::<Vec<_>>()).into_response()
-        }
-        "testwebhook" => Json(WebhookResultJson::from(
-            agent.test_webhook(&who, p.webhook()?).await?,
-        ))
-        .into_response(),
-        "signalevent" => {
-            let data = match p.0.get("data") {
+            .map_err(ApiError::BadRequest)?,
+        ),
+        OperationName::SignalEvent => Operation::SignalEvent {
+            event_name: p.string("EventName"),
+            primary_key: p.int("PrimaryKey")?.unwrap_or(0),
+            data: match p.0.get("data") {
                 None | Some(Value::Null) => Vec::new(),
                 Some(Value::Object(map)) => map
                     .iter()
                     .map(|(k, v)| (k.clone(), TypedValue::from_json(v)))
                     .collect(),
                 Some(_) => return Err(ApiError::BadRequest("Data must be a JSON object".into())),
-            };
-            let primary_key = p.int("PrimaryKey")?.unwrap_or(0);
-            agent
-                .signal_event(&who, p.string("EventName"), primary_key, data)
-                .await?;
-            StatusCode::NO_CONTENT.into_response()
-        }
-        _ => Json(
-            agent
-                .get_last_error(&who, p.required_int("WebhookId")?)
-                .await?,
-        )
-        .into_response(),
+            },
+        },
     })
 }
 

@@ -23,8 +23,6 @@ pub enum ApiError {
     NotFound(String),
     /// A JSON Patch `test` operation failed.
     Conflict(String),
-    /// `If-Unmodified-Since` is older than the webhook's last change.
-    PreconditionFailed(String),
     TooLarge(usize),
     /// The body did not arrive in time (`crate::body_deadline`).
     RequestTimeout(String),
@@ -60,6 +58,7 @@ impl IntoResponse for ApiError {
                     AgentError::Auth(_) => StatusCode::UNAUTHORIZED,
                     AgentError::Forbidden(_) => StatusCode::FORBIDDEN,
                     AgentError::NotFound(_) => StatusCode::NOT_FOUND,
+                    AgentError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
                     AgentError::Invalid(_) | AgentError::PingFailed(_) => StatusCode::BAD_REQUEST,
                 };
                 if e.is_internal() {
@@ -74,11 +73,6 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "ArgumentException".into(), m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "NotFoundException".into(), m),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, "PatchTestFailedException".into(), m),
-            ApiError::PreconditionFailed(m) => (
-                StatusCode::PRECONDITION_FAILED,
-                "PreconditionFailedException".into(),
-                m,
-            ),
             ApiError::TooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "ArgumentException".into(),

@@ -1,17 +1,17 @@
-//! What every REST handler reads: the caller, path parameters, the JSON body, case-insensitive
-//! parameters.
+//! The extractors every REST handler takes instead of reading the request by hand: the
+//! authenticated caller ([`ApiCaller`]), path parameters ([`ApiPath`]), the JSON body
+//! ([`JsonBody`]) and case-insensitive query parameters ([`QueryParams`]), each rejecting a
+//! request in the JSON error form.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
 use axum::extract::path::ErrorKind;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Request};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
-use axum::middleware::Next;
-use axum::response::Response;
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -20,24 +20,29 @@ use super::error::ApiError;
 use crate::auth::{AuthError, Caller};
 use crate::state::AppState;
 
-tokio::task_local! {
-    /// The client address of the request being handled, for throttling failed Basic logins.
-    /// Set around every REST handler by [`with_client_address`], so that no handler has to
-    /// pass it to [`caller`].
-    static CLIENT_ADDRESS: Option<IpAddr>;
+/// The authenticated caller of a REST request: `Authorization: SOTicket <ticket>` or `Basic`
+/// (user:password), with `SO-AppToken`. A handler that takes it runs only for a caller who
+/// authenticated; the others are answered 401 (429 while `Basic` logins are throttled).
+pub struct ApiCaller(pub Caller);
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The client address throttles failed `Basic` logins, as SOAP's logins are.
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        caller(state, &parts.headers, client).await.map(ApiCaller)
+    }
 }
 
-/// Middleware: runs the rest of the request with its peer address in [`CLIENT_ADDRESS`].
-pub async fn with_client_address(request: Request, next: Next) -> Response {
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip());
-    CLIENT_ADDRESS.scope(client, next.run(request)).await
-}
-
-/// Authenticates `Authorization: SOTicket <ticket>` or `Basic`, with `SO-AppToken`.
-pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+) -> Result<Caller, ApiError> {
     let app_token = headers.get("so-apptoken").and_then(|v| v.to_str().ok());
     let authorization = headers
         .get(header::AUTHORIZATION)
@@ -54,7 +59,6 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
             .decode(credentials)
             .ok()
             .and_then(|b| String::from_utf8(b).ok());
-        let client = CLIENT_ADDRESS.try_with(|client| *client).ok().flatten();
         let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
             return Err(ApiError::Agent(AuthError::WrongPassword.into()));
         };
@@ -95,24 +99,47 @@ where
     }
 }
 
-/// The JSON body, checked: `None` when empty; 413 over the limit, 415 for non-JSON types,
-/// 400 for malformed JSON.
-pub fn json_body(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+/// The JSON body: `None` when empty; 413 over `--max-body-bytes`, 415 for a Content-Type that
+/// is not JSON, 400 for malformed JSON. It reads the body, so it is a handler's last argument.
+pub struct JsonBody(pub Option<Value>);
+
+impl JsonBody {
+    /// The body, or 400 saying it is required and what it should be.
+    pub fn required(self, what: &str) -> Result<Value, ApiError> {
+        self.0
+            .ok_or_else(|| ApiError::BadRequest(format!("the body is required: {what}")))
+    }
+}
+
+impl FromRequest<AppState> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let limit = state.max_body_bytes;
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| ApiError::TooLarge(limit))?;
+        json_body(content_type.as_deref(), &body, limit).map(JsonBody)
+    }
+}
+
+fn json_body(
+    content_type: Option<&str>,
+    body: &Bytes,
     limit: usize,
 ) -> Result<Option<Value>, ApiError> {
-    let body = body.map_err(|_| ApiError::TooLarge(limit))?;
     if body.len() > limit {
         return Err(ApiError::TooLarge(limit));
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    if let Some(ct) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(ct) = content_type {
         let essence = ct
             .split(';')
             .next()
@@ -128,17 +155,27 @@ pub fn json_body(
             )));
         }
     }
-    serde_json::from_slice(&body)
+    serde_json::from_slice(body)
         .map(Some)
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
 }
 
-/// Query parameters by lower-cased name.
-pub fn lower_keys(query: HashMap<String, String>) -> HashMap<String, String> {
-    query
-        .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect()
+/// The query parameters by lower-cased name (NetServer's parameter names are case-insensitive).
+pub struct QueryParams(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let Query(query) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        Ok(QueryParams(
+            query
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
+        ))
+    }
 }
 
 /// The absolute URL base clients reached us by, for `_Links`.

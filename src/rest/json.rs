@@ -5,6 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::members::{canonical_members, deserialized_members};
 use crate::agent::{AssociateCarrier, WebhookCarrier, WebhookResult};
 use crate::domain::{
     Associate, NotifyVia, NotifyWhen, TypedValue, WebhookInput, WebhookState, wire_date,
@@ -197,7 +198,8 @@ fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 /// The `Webhook` carrier as REST clients send it. Server-filled members (dates, associates,
-/// statistics) are accepted and ignored. Member names match case-insensitively.
+/// statistics) are accepted and ignored. Member names match case-insensitively: the names are
+/// this type's own (`members::deserialized_members`), so a new member needs no list.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct WebhookBody {
@@ -241,61 +243,13 @@ pub struct WebhookBody {
     pub notify_when: Option<String>,
 }
 
-/// The canonical (PascalCase) names of `WebhookBody`'s members, for case-insensitive input.
-pub const WEBHOOK_MEMBERS: [&str; 27] = [
-    "WebhookId",
-    "Name",
-    "Events",
-    "TargetUrl",
-    "Secret",
-    "State",
-    "Type",
-    "Headers",
-    "Properties",
-    "Registered",
-    "RegisteredAssociate",
-    "Updated",
-    "UpdatedAssociate",
-    "ErrorsEmail",
-    "ErrorEmails",
-    "ErrorAssociates",
-    "Description",
-    "NotifyVia",
-    "NotifyWhen",
-    "TotalCalls",
-    "TotalErrors",
-    "ConsecutiveErrors",
-    "LastError",
-    "TableRight",
-    "FieldProperties",
-    "_Links",
-    "Webhook",
-];
-
-/// Renames the members of a JSON object to the spelling in `names`, ignoring case.
-pub fn canonical_members(value: &mut Value, names: &[&str]) {
-    if let Value::Object(map) = value {
-        let renamed: Map<String, Value> = std::mem::take(map)
-            .into_iter()
-            .map(|(k, v)| {
-                let key = names
-                    .iter()
-                    .find(|n| n.eq_ignore_ascii_case(&k))
-                    .map_or(k, |n| n.to_string());
-                (key, v)
-            })
-            .collect();
-        *map = renamed;
-    }
-}
-
 impl WebhookBody {
     /// Parses a carrier; the error names the member that does not fit.
     pub fn parse(mut value: Value) -> Result<WebhookBody, String> {
         if !value.is_object() {
             return Err("the body must be a JSON object (a Webhook)".into());
         }
-        canonical_members(&mut value, &WEBHOOK_MEMBERS);
+        canonical_members(&mut value, deserialized_members::<WebhookBody>());
         // serde_path_to_error names the member whose value does not fit.
         serde_path_to_error::deserialize(value).map_err(|e| {
             let member = e.path().to_string();
@@ -417,6 +371,18 @@ mod tests {
         assert_eq!(props[0].1, TypedValue::Int(5));
         assert_eq!(props[1].1, TypedValue::Long(9_000_000_000));
         assert_eq!(props[2].1, TypedValue::Json(serde_json::json!({"x": 1})));
+    }
+
+    /// A webhook read with GET can be sent back with PUT: every member REST accepts is one it
+    /// answers, so a new writable member must be added to both forms.
+    #[test]
+    fn every_member_accepted_is_one_answered() {
+        let answered = serde_json::to_value(WebhookJson::from(&WebhookCarrier::default_new()))
+            .unwrap_or_default();
+        for member in deserialized_members::<WebhookBody>() {
+            assert!(answered.get(member).is_some(), "{member} is not answered");
+        }
+        assert!(deserialized_members::<WebhookBody>().contains(&"ErrorsEmail"));
     }
 
     #[test]

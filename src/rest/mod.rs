@@ -3,14 +3,16 @@
 //! description generated from the handlers (`/api/openapi.json`) and a browsable page
 //! (`/api/docs/`, Swagger UI served from the binary, no network needed).
 //!
-//! - `json`: the carriers' JSON forms; `extract`: auth, bodies, parameters;
+//! - `json`: the carriers' JSON forms, `members`: their member names read from the types;
+//! - `extract`: the extractors (caller, body, parameters);
 //! - `webhooks` (RESTful) and `agents` (RPC): the handlers; `patch`: JSON Patch / Merge Patch;
-//! - `error`: one JSON error form and the status codes of contract §3.
+//! - `error`: one JSON error form and the status codes of docs/REST.md (Errors).
 
 mod agents;
 mod error;
 mod extract;
 pub mod json;
+mod members;
 mod patch;
 mod webhooks;
 
@@ -34,12 +36,36 @@ use crate::state::AppState;
     ),
     components(schemas(json::WebhookJson, json::WebhookWithLinks, json::WebhookBody, json::WebhookResultJson,
                        json::AssociateJson, json::ListItemJson, json::LinksJson, json::ErrorJson)),
-    modifiers(&Security),
+    modifiers(&Security, &AgentMethods),
     tags((name = "Webhook", description = "RESTful /api/v1/Webhook"), (name = "Agents", description = "Agent RPC"))
 )]
 pub struct ApiDoc;
 
 struct Security;
+
+/// Names the Agent RPC methods (`agent::OperationName`) in the description of `{method}`.
+struct AgentMethods;
+
+impl Modify for AgentMethods {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let names = crate::agent::OperationName::NAMES.join(", ");
+        let method = openapi
+            .paths
+            .paths
+            .get_mut("/api/v1/Agents/Webhook/{method}")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|operation| operation.parameters.as_mut())
+            .and_then(|parameters| {
+                parameters.iter_mut().find_map(|p| match p {
+                    utoipa::openapi::RefOr::T(p) if p.name == "method" => Some(p),
+                    _ => None,
+                })
+            });
+        if let Some(method) = method {
+            method.description = Some(format!("{names} (any case)"));
+        }
+    }
+}
 
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -80,7 +106,6 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         )
         .route("/api/v1/Agents/Webhook/{method}", post(agents::call))
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn(extract::with_client_address))
         .layer(DefaultBodyLimit::max(max_body_bytes.saturating_add(1)))
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
 }
@@ -184,6 +209,13 @@ mod tests {
             .body(axum::body::Body::empty())
             .unwrap();
         canonical_path(req).uri().to_string()
+    }
+
+    #[test]
+    fn the_openapi_description_names_every_agent_method() {
+        let doc = ApiDoc::openapi().to_json().unwrap_or_default();
+        let names = crate::agent::OperationName::NAMES.join(", ");
+        assert!(doc.contains(&format!("{names} (any case)")), "{doc}");
     }
 
     #[test]

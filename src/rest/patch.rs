@@ -1,6 +1,6 @@
 //! `PATCH /api/v1/Webhook/{id}`: applies a JSON Patch (RFC 6902) or a JSON
 //! Merge Patch (RFC 7396) to a webhook rendered as a JSON object with
-//! `PascalCase` members (contract §3.1, §3.3).
+//! `PascalCase` members (docs/REST.md, PATCH).
 //!
 //! `NetServer` documents patch paths as case-insensitive with an optional
 //! leading `/` (`"path": "name"` ≡ `"/Name"`), so clients written against it

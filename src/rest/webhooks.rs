@@ -1,24 +1,20 @@
-//! RESTful `/api/v1/Webhook`: the same operations as SOAP, resource style (contract §3.1).
+//! RESTful `/api/v1/Webhook`: the same operations as SOAP, resource style (docs/REST.md, Routes).
 
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::extract::{ApiPath, base_url, caller, json_body, lower_keys};
+use super::extract::{ApiCaller, ApiPath, JsonBody, QueryParams, base_url};
 use super::json::{ErrorJson, WebhookBody, WebhookJson, WebhookResultJson, WebhookWithLinks};
 use super::patch;
-use crate::agent::WebhookCarrier;
+use crate::agent::{Precondition, WebhookCarrier};
 use crate::domain::TypedValue;
 use crate::state::AppState;
-
-type Body = Result<Bytes, BytesRejection>;
 
 /// The carrier with `_Links`, trimmed to `$select` when given.
 fn with_links(
@@ -46,13 +42,12 @@ fn with_links(
     Json(value).into_response()
 }
 
+/// What POST, PUT and `Test` take.
+const A_WEBHOOK: &str = "a Webhook as JSON";
+
 fn parse_id(raw: &str) -> Result<i32, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::BadRequest(format!("'{raw}' is not a webhook id (an integer)")))
-}
-
-fn required_body(value: Option<Value>) -> Result<Value, ApiError> {
-    value.ok_or_else(|| ApiError::BadRequest("the body is required: a Webhook as JSON".into()))
 }
 
 fn webhook_input(value: Value, id: i32) -> Result<crate::domain::WebhookInput, ApiError> {
@@ -69,9 +64,8 @@ fn webhook_input(value: Value, id: i32) -> Result<crate::domain::WebhookInput, A
     security(("SOTicket" = []), ("Basic" = [])))]
 pub async fn default_webhook(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: ApiCaller,
 ) -> Result<Response, ApiError> {
-    caller(&state, &headers).await?;
     Ok(Json(WebhookJson::from(&state.agent.create_default_webhook())).into_response())
 }
 
@@ -84,11 +78,9 @@ pub async fn default_webhook(
     security(("SOTicket" = []), ("Basic" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    ApiCaller(who): ApiCaller,
+    QueryParams(query): QueryParams,
 ) -> Result<Response, ApiError> {
-    let who = caller(&state, &headers).await?;
-    let query = lower_keys(query);
     let non_empty = |k: &str| query.get(k).filter(|v| !v.trim().is_empty()).cloned();
     let filter = super::json::webhook_filter(
         "statusFilter",
@@ -110,16 +102,16 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-    body: Body,
+    ApiCaller(who): ApiCaller,
+    QueryParams(query): QueryParams,
+    body: JsonBody,
 ) -> Result<Response, ApiError> {
-    let value = required_body(json_body(&headers, body, state.max_body_bytes)?)?;
-    let who = caller(&state, &headers).await?;
+    let value = body.required(A_WEBHOOK)?;
     let saved = state
         .agent
         .save_webhook(&who, webhook_input(value, 0)?)
         .await?;
-    Ok(with_links(&headers, &lower_keys(query), &saved))
+    Ok(with_links(&headers, &query, &saved))
 }
 
 /// GetWebhook.
@@ -132,12 +124,12 @@ pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
-    Query(query): Query<HashMap<String, String>>,
+    ApiCaller(who): ApiCaller,
+    QueryParams(query): QueryParams,
 ) -> Result<Response, ApiError> {
-    let who = caller(&state, &headers).await?;
     let id = parse_id(&id)?;
     match state.agent.get_webhook(&who, id).await? {
-        Some(w) => Ok(with_links(&headers, &lower_keys(query), &w)),
+        Some(w) => Ok(with_links(&headers, &query, &w)),
         None => Err(ApiError::NotFound(format!("Webhook {id} does not exist"))),
     }
 }
@@ -152,11 +144,11 @@ pub async fn put(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Body,
+    ApiCaller(who): ApiCaller,
+    QueryParams(query): QueryParams,
+    body: JsonBody,
 ) -> Result<Response, ApiError> {
-    let value = required_body(json_body(&headers, body, state.max_body_bytes)?)?;
-    let who = caller(&state, &headers).await?;
+    let value = body.required(A_WEBHOOK)?;
     let id = parse_id(&id)?;
     if id <= 0 {
         return Err(ApiError::NotFound(format!("Webhook {id} does not exist")));
@@ -165,7 +157,7 @@ pub async fn put(
         .agent
         .save_webhook(&who, webhook_input(value, id)?)
         .await?;
-    Ok(with_links(&headers, &lower_keys(query), &saved))
+    Ok(with_links(&headers, &query, &saved))
 }
 
 /// Get, apply a JSON Patch or JSON Merge Patch, SaveWebhook.
@@ -181,47 +173,35 @@ pub async fn patch(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Body,
+    ApiCaller(who): ApiCaller,
+    QueryParams(query): QueryParams,
+    body: JsonBody,
 ) -> Result<Response, ApiError> {
-    let document = json_body(&headers, body, state.max_body_bytes)?.ok_or_else(|| {
-        ApiError::BadRequest("the body is required: a JSON Patch or Merge Patch".into())
-    })?;
-    let who = caller(&state, &headers).await?;
+    let document = body.required("a JSON Patch or Merge Patch")?;
     let id = parse_id(&id)?;
-    let current = state
-        .agent
-        .get_webhook(&who, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("Webhook {id} does not exist")))?;
-    if let Some(since) = headers
+    // RFC 9110 §13.1.4: an invalid date is ignored.
+    let precondition = headers
         .get(header::IF_UNMODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
-    {
-        // RFC 9110 §13.1.4: an invalid date is ignored.
-        let since = chrono::DateTime::parse_from_rfc2822(since.trim()).ok();
-        let updated_secs = current.updated.unwrap_or(0).div_euclid(1000);
-        if let Some(since) = since
-            && updated_secs > since.timestamp()
-        {
-            return Err(ApiError::PreconditionFailed(format!(
-                "Webhook {id} was changed at {} (after If-Unmodified-Since)",
-                crate::domain::wire_date(current.updated)
-            )));
-        }
-    }
-    let mut value = serde_json::to_value(WebhookJson::from(&current)).unwrap_or(Value::Null);
-    patch::apply(&mut value, &document, state.max_body_bytes).map_err(|e| match e {
-        patch::PatchError::Invalid(m) => ApiError::BadRequest(m),
-        patch::PatchError::TestFailed(m) => ApiError::Conflict(m),
-        patch::PatchError::TooLarge(m) => ApiError::OverLimit(m),
-    })?;
-    // `patch::apply` leaves a removed top-level member as null, so it clears, not keeps.
+        .and_then(|since| chrono::DateTime::parse_from_rfc2822(since.trim()).ok())
+        .map(|since| Precondition::UnmodifiedSince {
+            seconds: since.timestamp(),
+        });
+    let limit = state.max_body_bytes;
     let saved = state
         .agent
-        .save_webhook(&who, webhook_input(value, id)?)
+        .update_webhook(&who, id, precondition, |current| {
+            let mut value = serde_json::to_value(WebhookJson::from(current)).unwrap_or(Value::Null);
+            patch::apply(&mut value, &document, limit).map_err(|e| match e {
+                patch::PatchError::Invalid(m) => ApiError::BadRequest(m),
+                patch::PatchError::TestFailed(m) => ApiError::Conflict(m),
+                patch::PatchError::TooLarge(m) => ApiError::OverLimit(m),
+            })?;
+            // `patch::apply` leaves a removed top-level member as null, so it clears, not keeps.
+            webhook_input(value, id)
+        })
         .await?;
-    Ok(with_links(&headers, &lower_keys(query), &saved))
+    Ok(with_links(&headers, &query, &saved))
 }
 
 /// DeleteWebhook.
@@ -230,10 +210,9 @@ pub async fn patch(
     security(("SOTicket" = []), ("Basic" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
-    headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
+    ApiCaller(who): ApiCaller,
 ) -> Result<Response, ApiError> {
-    let who = caller(&state, &headers).await?;
     state.agent.delete_webhook(&who, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -245,11 +224,10 @@ pub async fn delete(
     security(("SOTicket" = []), ("Basic" = [])))]
 pub async fn test(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
+    ApiCaller(who): ApiCaller,
+    body: JsonBody,
 ) -> Result<Response, ApiError> {
-    let value = required_body(json_body(&headers, body, state.max_body_bytes)?)?;
-    let who = caller(&state, &headers).await?;
+    let value = body.required(A_WEBHOOK)?;
     let result = state
         .agent
         .test_webhook(&who, webhook_input(value, 0)?)
@@ -267,12 +245,10 @@ pub async fn test(
     security(("SOTicket" = []), ("Basic" = [])))]
 pub async fn signal(
     State(state): State<AppState>,
-    headers: HeaderMap,
     ApiPath((event, key)): ApiPath<(String, String)>,
-    body: Body,
+    ApiCaller(who): ApiCaller,
+    JsonBody(data): JsonBody,
 ) -> Result<Response, ApiError> {
-    let data = json_body(&headers, body, state.max_body_bytes)?;
-    let who = caller(&state, &headers).await?;
     let primary_key: i32 = key
         .parse()
         .map_err(|_| ApiError::BadRequest(super::agents::int_problem("primaryKey", &key)))?;
@@ -301,15 +277,14 @@ pub async fn signal(
     security(("SOTicket" = []), ("Basic" = [])))]
 pub async fn last_error(
     State(state): State<AppState>,
-    headers: HeaderMap,
     ApiPath((id, what)): ApiPath<(String, String)>,
+    ApiCaller(who): ApiCaller,
 ) -> Result<Response, ApiError> {
     if !what.eq_ignore_ascii_case("LastError") {
         return Err(ApiError::NotFound(format!(
             "no resource /api/v1/Webhook/{id}/{what}"
         )));
     }
-    let who = caller(&state, &headers).await?;
     let text = state.agent.get_last_error(&who, parse_id(&id)?).await?;
     Ok(Json(text).into_response())
 }

@@ -225,7 +225,7 @@ async fn call(
                 fallback,
                 service,
                 &path,
-                &webhook_service::OPERATIONS,
+                &crate::agent::OperationName::NAMES,
                 webhook_service::decode_call,
             ) {
                 Ok(req) => webhook_service::execute(&state.agent, service, req).await,

@@ -1,0 +1,180 @@
+//! SaveWebhook, and the read-edit-write of REST's PATCH (`update_webhook`) with its
+//! precondition, both ending in the same validated write.
+
+use super::{AgentError, WebhookAgent, WebhookCarrier};
+use crate::auth::Caller;
+use crate::domain::{
+    Millis, WebhookInput, WebhookRecord, WebhookSpec, WebhookState, now_millis, wire_date,
+};
+
+/// A condition the webhook must meet for an update to be made. It is checked against the
+/// version the update is computed from, and the write is made only if that version is still
+/// the stored one, so two updates racing with the same condition cannot both pass it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    /// HTTP `If-Unmodified-Since`: the webhook was not changed after this time. HTTP dates have
+    /// whole seconds, so a change within that same second passes (RFC 9110 §13.1.4).
+    UnmodifiedSince { seconds: i64 },
+}
+
+impl Precondition {
+    fn check(self, webhook: &WebhookRecord) -> Result<(), AgentError> {
+        match self {
+            Precondition::UnmodifiedSince { seconds }
+                if webhook.updated.div_euclid(1000) > seconds =>
+            {
+                Err(AgentError::PreconditionFailed(format!(
+                    "Webhook {} was changed at {} (after If-Unmodified-Since)",
+                    webhook.id,
+                    wire_date(Some(webhook.updated))
+                )))
+            }
+            Precondition::UnmodifiedSince { .. } => Ok(()),
+        }
+    }
+}
+
+/// How many times an update without a precondition is computed again from a webhook that
+/// changed while it was being computed, before the caller is told to try again.
+const UPDATE_ATTEMPTS: usize = 8;
+
+/// The `updated` of a write: now, but always later than the version it replaces, so that two
+/// writes within one millisecond (or a clock step back) never leave the same `updated`, which
+/// conditional writes and `If-Unmodified-Since` tell versions apart by.
+fn next_updated(now: Millis, replaced: Option<Millis>) -> Millis {
+    replaced.map_or(now, |previous| now.max(previous.saturating_add(1)))
+}
+
+impl WebhookAgent {
+    /// SaveWebhook: creates the webhook when `WebhookId` is 0, else replaces that webhook.
+    pub async fn save_webhook(
+        &self,
+        caller: &Caller,
+        input: WebhookInput,
+    ) -> Result<WebhookCarrier, AgentError> {
+        let id = input.webhook_id;
+        let base = match id {
+            0 => None,
+            id if id < 0 => {
+                return Err(AgentError::Invalid(format!("WebhookId {id} is not valid")));
+            }
+            id => Some(self.visible_webhook(caller, id).await?),
+        };
+        self.save(caller, input, base, None).await?.ok_or_else(|| {
+            AgentError::NotFound(format!(
+                "Webhook {id} does not exist (it was deleted meanwhile)"
+            ))
+        })
+    }
+
+    /// Changes webhook `id` to what `edit` makes of it (REST's PATCH): reads the webhook, checks
+    /// `precondition` against it, has `edit` compute the new definition from it, and saves that
+    /// as SaveWebhook does, only if the webhook is still the version read. If it changed
+    /// meanwhile: with a precondition, [`AgentError::PreconditionFailed`]; without, `edit` runs
+    /// again on the new version (up to `UPDATE_ATTEMPTS` times). A webhook that is gone is
+    /// [`AgentError::NotFound`].
+    pub async fn update_webhook<E: From<AgentError>>(
+        &self,
+        caller: &Caller,
+        id: i32,
+        precondition: Option<Precondition>,
+        mut edit: impl FnMut(&WebhookCarrier) -> Result<WebhookInput, E>,
+    ) -> Result<WebhookCarrier, E> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let read = self.visible_webhook(caller, id).await?;
+            if let Some(precondition) = precondition {
+                precondition.check(&read)?;
+            }
+            let mut input = edit(&self.carrier(read.clone()).await?)?;
+            input.webhook_id = id;
+            let read_version = read.updated;
+            if let Some(saved) = self
+                .save(caller, input, Some(read), Some(read_version))
+                .await?
+            {
+                return Ok(saved);
+            }
+            if precondition.is_some() {
+                // Gone is NotFound; otherwise it changed after the version the condition held for.
+                let now = self.visible_webhook(caller, id).await?;
+                return Err(AgentError::PreconditionFailed(format!(
+                    "Webhook {id} was changed at {} while this change was being made \
+                     (after If-Unmodified-Since)",
+                    wire_date(Some(now.updated))
+                ))
+                .into());
+            }
+        }
+        Err(AgentError::PreconditionFailed(format!(
+            "Webhook {id} was changed {UPDATE_ATTEMPTS} times while this change was being made; \
+             send it again"
+        ))
+        .into())
+    }
+
+    /// Validates `input` over `base` (the stored version it replaces; `None` creates), pings
+    /// the target when SaveWebhook must, and writes. An update is written only if the stored
+    /// webhook's `updated` is still `if_updated` (`None`: whatever it is); `Ok(None)` when the
+    /// update matched no webhook.
+    async fn save(
+        &self,
+        caller: &Caller,
+        input: WebhookInput,
+        base: Option<WebhookRecord>,
+        if_updated: Option<Millis>,
+    ) -> Result<Option<WebhookCarrier>, AgentError> {
+        let spec = WebhookSpec::from_input(&input, base.as_ref(), self.settings.allow_http_targets)
+            .map_err(AgentError::Invalid)?;
+        let definition_changed = base
+            .as_ref()
+            .is_none_or(|b| b.target_url != spec.target_url.as_str() || b.secret != spec.secret);
+        if self.settings.save_ping && definition_changed && spec.state == WebhookState::Active {
+            let ping = self.ping(caller, &spec).await;
+            if !ping.success {
+                return Err(AgentError::PingFailed(format!(
+                    "The test ping to {} failed, so the webhook was not saved: {}",
+                    spec.target_url.as_str(),
+                    ping.message
+                )));
+            }
+        }
+        let app_id = caller.app.as_ref().map(|a| a.id);
+        let mut record = WebhookRecord::from_spec(
+            spec,
+            input.webhook_id,
+            next_updated(now_millis(), base.as_ref().map(|b| b.updated)),
+            caller.user.id,
+            app_id,
+            base.as_ref(),
+        );
+        if let Some(base) = &base {
+            if !self.store.update_webhook(&record, if_updated).await? {
+                return Ok(None);
+            }
+            if base.state != record.state {
+                self.fire_state_change(&record).await?;
+            }
+        } else {
+            record.id = self.store.insert_webhook(&record).await?;
+        }
+        tracing::info!(webhook_id = record.id, state = %record.state, "webhook saved");
+        Ok(Some(self.carrier(record).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_is_always_later_than_the_version_it_replaces() {
+        assert_eq!(next_updated(9_000, Some(5_000)), 9_000);
+        assert_eq!(
+            next_updated(5_000, Some(5_000)),
+            5_001,
+            "within one millisecond"
+        );
+        assert_eq!(next_updated(6_000, Some(7_000)), 7_001, "a clock step back");
+        assert_eq!(next_updated(6_000, None), 6_000, "a new webhook");
+    }
+}
