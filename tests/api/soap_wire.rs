@@ -2,9 +2,7 @@
 //! targets, prefixes declared anywhere, default namespaces, no xsi:type, absent elements,
 //! case-insensitive paths, and the WSDLs.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn http10_absolute_form_and_nusoap_style_envelopes_work() {

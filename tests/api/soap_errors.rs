@@ -1,8 +1,6 @@
 //! Bad input and refused callers: each gets its precise error, and nothing changes.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// Number of webhooks and pending deliveries: what a refused request must leave unchanged.
 async fn state(server: &TestServer, ticket: &str) -> (usize, i64) {

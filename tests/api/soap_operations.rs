@@ -1,9 +1,7 @@
 //! Every Webhook.svc operation, on both service versions and both SOAP versions, through the
 //! real server; and the two seed envelopes the project was created from, byte for byte.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 const ALL: [(&str, &str); 4] = [
     (NS87, SOAP11),

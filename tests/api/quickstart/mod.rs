@@ -19,15 +19,13 @@
 //! `HOOKWIRE_*` variables; `hookwire serve` gets `HOOKWIRE_LISTEN=127.0.0.1:0` and
 //! `HOOKWIRE_DATABASE` = this test's own database (SQLite, or PostgreSQL as in the other tests).
 
-mod support;
-#[path = "quickstart/terminals.rs"]
 mod terminals;
 
 use std::path::Path;
 use std::process::Command;
 
-use support::receiver::Receiver;
-use support::{TestDatabase, TestServer};
+use crate::support::receiver::Receiver;
+use crate::support::{TestDatabase, TestServer};
 use terminals::{Background, Shell};
 /// The ports the page uses for hookwire and for the receiver.
 const DOC_SERVER_PORT: &str = "8080";
@@ -93,7 +91,7 @@ fn the_quick_start_delivers_verified_events_signalled_over_soap_and_rest() {
             }
             "text receiver-output" => expected_output = Some(ports(&block.code)),
             info if info.starts_with("sh") || info.starts_with("python") => {
-                panic!("{block}: unknown block kind `{info}` (see tests/quickstart.rs)")
+                panic!("{block}: unknown block kind `{info}` (see tests/api/quickstart/mod.rs)")
             }
             _ => {} // other languages: shown, not run
         }
@@ -158,7 +156,7 @@ async fn the_node_check_accepts_what_hookwire_signs_and_refuses_anything_else() 
     let answer = server
         .http
         .post(server.url("/api/v1/Webhook/Test"))
-        .basic_auth("admin", Some(support::ADMIN_PASSWORD))
+        .basic_auth("admin", Some(crate::support::ADMIN_PASSWORD))
         .header("Content-Type", "application/json")
         .body(
             serde_json::json!({

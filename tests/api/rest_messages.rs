@@ -1,8 +1,6 @@
 //! REST error messages say exactly what is wrong with the request.
 
-mod support;
-
-use support::{ADMIN_PASSWORD, TestServer};
+use crate::support::{ADMIN_PASSWORD, TestServer};
 
 async fn post_json(server: &TestServer, path: &str, body: &str) -> (u16, serde_json::Value) {
     let response = server

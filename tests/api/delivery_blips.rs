@@ -2,15 +2,13 @@
 //! for time (`Retry-After` on 429/503) gets it. docs/DELIVERY.md, "Probing" and "Retry-After".
 //! Runs on SQLite, and on PostgreSQL with `HOOKWIRE_TEST_DATABASE_URL`.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use support::receiver::{Answer, Receiver};
-use support::signal::{Signal, signal_event};
-use support::{NS88, SOAP11, TestServer, webhook_xml};
+use crate::support::receiver::{Answer, Receiver};
+use crate::support::signal::{Signal, signal_event};
+use crate::support::{NS88, SOAP11, TestServer, webhook_xml};
 
 const LOOPBACK: [&str; 4] = [
     "--allow-http-targets",

@@ -3,14 +3,12 @@
 //! a huge user name is refused clearly and never logged whole. Over real HTTP against the real
 //! binary; requests come from several loopback addresses (127.0.x.y) like distinct clients.
 
-mod support;
-
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+use crate::support::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const WRONG_LOGINS: usize = 500;

@@ -2,12 +2,10 @@
 //! test ping, retries and their timing, usage counters, TooManyErrors, 410, parking and resume,
 //! state-change events, the SSRF guard and a clean SIGTERM.
 
-mod support;
-
 use std::time::Duration;
 
-use support::receiver::{Answer, Receiver};
-use support::*;
+use crate::support::receiver::{Answer, Receiver};
+use crate::support::*;
 
 const LOOPBACK: [&str; 4] = [
     "--allow-http-targets",

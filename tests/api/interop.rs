@@ -1,9 +1,7 @@
 //! An independent SOAP client, zeep (PyPI), loads every WSDL and calls every operation on
 //! both service versions and both bindings (`tests/interop/zeep_client.py`).
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn zeep_calls_every_operation_through_the_wsdls() {

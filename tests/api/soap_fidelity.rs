@@ -2,12 +2,10 @@
 //! reply declares the prefixes it uses, an undeclared `xsd:`/`xs:` prefix in a request's
 //! `xsi:type` means XML Schema, and integers out of range are told apart from non-numbers.
 
-mod support;
-
 use std::time::Duration;
 
-use support::receiver::Receiver;
-use support::*;
+use crate::support::receiver::Receiver;
+use crate::support::*;
 
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 const XSD: &str = "http://www.w3.org/2001/XMLSchema";

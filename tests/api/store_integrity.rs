@@ -3,12 +3,12 @@
 //! delivery goes to the dead-letter list with the reason; its webhook is an error of its own).
 //! Runs on SQLite, and on PostgreSQL with `HOOKWIRE_TEST_DATABASE_URL`.
 
-mod support;
-
 use std::time::Duration;
 
-use support::receiver::Receiver;
-use support::{ADMIN_PASSWORD, NS88, SOAP11, SOAP12, TestServer, cli, execute_sql, webhook_xml};
+use crate::support::receiver::Receiver;
+use crate::support::{
+    ADMIN_PASSWORD, NS88, SOAP11, SOAP12, TestServer, cli, execute_sql, webhook_xml,
+};
 
 const LOOPBACK: [&str; 4] = [
     "--allow-http-targets",

@@ -4,14 +4,12 @@
 //! come back over SOAP (same type, same value) and REST (the same JSON); SignalEvent Data reaches
 //! the receiver as the same JSON.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::receiver::Receiver;
+use crate::support::{NS88, SOAP11, TestServer, webhook_xml};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use support::receiver::Receiver;
-use support::{NS88, SOAP11, TestServer, webhook_xml};
 
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 const XSD: &str = "http://www.w3.org/2001/XMLSchema";

@@ -3,10 +3,8 @@
 //! finish arriving or announce too much (on REST and SOAP routes); a path that is not UTF-8
 //! (docs/REST.md "Limits").
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 /// The default `--max-body-bytes`, which the patched webhook may not outgrow.
 const DEFAULT_LIMIT: usize = 1024 * 1024;

@@ -4,15 +4,13 @@
 //! it, a start on a port in use that creates nothing and prints no password, the start-up
 //! summary, and the https-only refusal naming `--allow-http-targets`.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 /// Upper bound of a wait for a process to print or exit; never the subject of a test.
 const WAIT: Duration = Duration::from_secs(60);

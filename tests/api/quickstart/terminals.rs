@@ -1,4 +1,4 @@
-//! The reader's terminals for tests/quickstart.rs: long-running blocks in the background
+//! The reader's terminals for the quick start test: long-running blocks in the background
 //! (`Background`) and the commands typed one block after another (`Shell`), all in `bash` with
 //! the test's `hookwire` first on PATH.
 

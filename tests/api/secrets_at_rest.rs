@@ -6,16 +6,14 @@
 //! - a Secret stored in plaintext (before encryption) is encrypted at start;
 //! - PostgreSQL without a key file is a clear start-up error.
 
-mod support;
-
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 
-use support::receiver::Receiver;
-use support::*;
+use crate::support::receiver::Receiver;
+use crate::support::*;
 
 const SECRET: &str = "s3cr3t-value";
 const LOOPBACK: [&str; 4] = [

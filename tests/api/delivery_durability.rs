@@ -3,16 +3,14 @@
 //! - a receiver outage disables the webhook (TooManyErrors), parks its deliveries, and
 //!   re-activating it delivers them all.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use support::receiver::{Answer, Receiver, Request, superoffice_signature};
-use support::signal::{Signal, signal_event};
-use support::*;
+use crate::support::receiver::{Answer, Receiver, Request, superoffice_signature};
+use crate::support::signal::{Signal, signal_event};
+use crate::support::*;
 
 /// Upper bound of every wait; a healthy run is far quicker.
 const WAIT: Duration = Duration::from_secs(90);

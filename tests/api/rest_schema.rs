@@ -1,9 +1,7 @@
 //! schemathesis (PyPI) fuzzes every operation of `/api/openapi.json` against the real server:
 //! no server error, and every response conforms to the schema.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn schemathesis_finds_no_server_error_and_no_schema_violation() {

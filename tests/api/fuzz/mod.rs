@@ -5,32 +5,28 @@
 //! SignalEvent must still reach a webhook that was registered before the storm.
 //!
 //! A failure prints the request (with its seed and mutations) and its number; run
-//! `HOOKWIRE_FUZZ_REPLAY=<number> cargo test --test fuzz` to send that request alone.
+//! `HOOKWIRE_FUZZ_REPLAY=<number> cargo test --test api fuzz::mutated` to send that request alone.
 //! `HOOKWIRE_FUZZ_SEED=<number>` fuzzes with another seed than the suite's.
 
-mod support;
-
-mod fuzz {
-    pub mod corpus;
-    mod found;
-    pub mod mutate;
-    mod mutate_json;
-    mod mutate_xml;
-    pub mod request;
-    pub mod rng;
-    pub mod runner;
-    mod values;
-    pub mod verdict;
-}
+pub mod corpus;
+mod found;
+pub mod mutate;
+mod mutate_json;
+mod mutate_xml;
+pub mod request;
+pub mod rng;
+pub mod runner;
+mod values;
+pub mod verdict;
 
 use std::time::{Duration, Instant};
 
-use fuzz::corpus::{Context, Corpus};
-use fuzz::request::{FuzzRequest, shown};
-use fuzz::rng::Rng;
-use fuzz::runner::{self, Outcome, Tally};
-use support::receiver::Receiver;
-use support::*;
+use crate::support::receiver::Receiver;
+use crate::support::*;
+use corpus::{Context, Corpus};
+use request::{FuzzRequest, shown};
+use rng::Rng;
+use runner::{Outcome, Tally};
 
 /// The PRNG seed: the same requests on every run.
 const SEED: u64 = 12;
@@ -153,7 +149,7 @@ async fn mutated_soap_and_rest_requests_get_clean_errors_and_delivery_survives()
         let batch: Vec<(usize, FuzzRequest)> = (first..(first + BATCH).min(REQUESTS))
             .map(|i| {
                 let seed = corpus.pick(&mut rng);
-                (i, fuzz::mutate::mutate(&mut rng, seed))
+                (i, mutate::mutate(&mut rng, seed))
             })
             .filter(|(i, _)| replay.is_none_or(|only| only == *i))
             .collect();
@@ -166,17 +162,15 @@ async fn mutated_soap_and_rest_requests_get_clean_errors_and_delivery_survives()
         for (i, request, outcome, took) in &outcomes {
             tally.count(*i, request, outcome, *took);
             let problem = match outcome {
-                Outcome::Answered(answer) => {
-                    fuzz::verdict::check(request, answer).err().map(|why| {
-                        format!(
-                            "{why}\n  answer: HTTP {} {:?} {}",
-                            answer.status,
-                            answer.headers.get("content-type"),
-                            shown(&answer.body, 400)
-                        )
-                    })
-                }
-                Outcome::NoAnswer(why) if !fuzz::verdict::may_lose_answer(request, why) => {
+                Outcome::Answered(answer) => verdict::check(request, answer).err().map(|why| {
+                    format!(
+                        "{why}\n  answer: HTTP {} {:?} {}",
+                        answer.status,
+                        answer.headers.get("content-type"),
+                        shown(&answer.body, 400)
+                    )
+                }),
+                Outcome::NoAnswer(why) if !verdict::may_lose_answer(request, why) => {
                     Some(format!("no answer: {why}"))
                 }
                 Outcome::NoAnswer(_) => None,
@@ -295,7 +289,7 @@ fn report(failures: &[String]) {
         .collect();
     panic!(
         "{} fuzz requests got a wrong answer or none; the first {} below, {saved}.\n\n{}\n\n\
-         Replay one with HOOKWIRE_FUZZ_REPLAY=<number> cargo test --test fuzz",
+         Replay one with HOOKWIRE_FUZZ_REPLAY=<number> cargo test --test api fuzz::mutated",
         failures.len(),
         shown.len(),
         shown.join("\n\n")

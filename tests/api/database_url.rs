@@ -1,9 +1,7 @@
 //! `--database` URLs the server cannot use get a clear error, and a password in the URL never
 //! appears in what hookwire prints.
 
-mod support;
-
-use support::cli;
+use crate::support::cli;
 
 #[test]
 fn an_unsupported_database_url_is_refused_with_the_schemes_that_work() {

@@ -1,0 +1,33 @@
+//! The integration tests: one test binary (`cargo test --test api`), a module per feature, so
+//! the support code and the crates it uses compile and link once, not once per file.
+//!
+//! Black-box: every test starts the real `hookwire` binary (`support::TestServer`) and talks
+//! real HTTP to it, with real receivers on loopback (`support::receiver`). Tests run in parallel
+//! as threads of this one process, so none may change process-wide state (environment
+//! variables, the current directory): a child process gets its environment through `Command`.
+//! Run one feature with a filter: `cargo test --test api rest_api::patch`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cluster;
+mod database_url;
+mod delivery_blips;
+mod delivery_contract;
+mod delivery_durability;
+mod fuzz;
+mod interop;
+mod login_storm;
+mod operator_messages;
+mod quickstart;
+mod rest_api;
+mod rest_hardening;
+mod rest_messages;
+mod rest_schema;
+mod secrets_at_rest;
+mod soap_errors;
+mod soap_fidelity;
+mod soap_operations;
+mod soap_wire;
+mod store_integrity;
+mod value_roundtrip;
