@@ -2,10 +2,8 @@
 //! PATCHes that race with the same date, exactly one is applied and the other answers 412,
 //! whichever order the server reads and writes them in (docs/REST.md).
 
-mod support;
-
 use serde_json::{Value, json};
-use support::*;
+use crate::support::*;
 
 const ROUNDS: usize = 20;
 

@@ -1,9 +1,7 @@
 //! Where SQLite and PostgreSQL once behaved differently, both now do what a user expects
 //! (the suite runs this on PostgreSQL when HOOKWIRE_TEST_DATABASE_URL is set).
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// User names are case-insensitive in every script, not only in ASCII: a user added as
 /// `Émile` logs in as `émile` and `ÉMILE`, and `ÉMILE` cannot be added a second time. (SQLite's
