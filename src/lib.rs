@@ -11,7 +11,8 @@
 //! - `delivery`: dispatcher over the outbox, signed HTTP attempts, retry policy, SSRF guard;
 //! - `rest`: the REST twins (`/api/v1/Webhook`, `/api/v1/Agents/Webhook/*`) and OpenAPI;
 //! - `soap`: the NetServer SOAP endpoints (`Remote/Services8x/*.svc`) and their WSDLs;
-//! - `body_deadline`: every request body arrives whole, in time and within the size limit.
+//! - `body_deadline`: every request body arrives whole, in time and within the size limit;
+//! - `cli`: the commands of the `hookwire` binary (`main.rs` only parses their arguments).
 //!
 //! Adapters (`soap`) translate wire formats to agent calls and agent errors to wire errors;
 //! nothing else. See `docs/SOAP.md` for the wire contract.
@@ -19,6 +20,7 @@
 pub mod agent;
 pub mod auth;
 pub mod body_deadline;
+pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod domain;
