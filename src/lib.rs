@@ -17,15 +17,15 @@
 //! Adapters (`soap`) translate wire formats to agent calls and agent errors to wire errors;
 //! nothing else. See `docs/SOAP.md` for the wire contract.
 
-pub mod agent;
-pub mod auth;
-pub mod body_deadline;
+pub(crate) mod agent;
+pub(crate) mod auth;
+pub(crate) mod body_deadline;
 pub mod cli;
 pub mod config;
-pub mod delivery;
-pub mod domain;
-pub mod rest;
-pub mod soap;
-pub mod startup;
-pub mod state;
-pub mod store;
+pub(crate) mod delivery;
+pub(crate) mod domain;
+pub(crate) mod rest;
+pub(crate) mod soap;
+pub(crate) mod startup;
+pub(crate) mod state;
+pub(crate) mod store;
