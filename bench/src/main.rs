@@ -61,7 +61,7 @@ struct Args {
     /// Hard limit of each phase, in seconds (default 300; smoke 20).
     #[arg(long)]
     phase_timeout_secs: Option<u64>,
-    /// Under `cargo run`, do not build `hookwire` first (`--bin hookwire-bench` builds only this).
+    /// Under cargo, do not build `hookwire` first (`cargo run -p hookwire-bench` builds only this).
     #[arg(long)]
     no_build: bool,
     /// Run on PostgreSQL: a server URL (e.g. postgres://postgres@127.0.0.1:54329/postgres); the
