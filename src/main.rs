@@ -1,12 +1,10 @@
-//! The `hookwire` command: `serve`, `user add`, `app add`.
+//! The `hookwire` command: its arguments and which command of `hookwire::cli` they run.
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use hookwire::auth::{MAX_USER_NAME_CHARS, hash_password, random_token, sha256_hex};
+use hookwire::cli;
 use hookwire::config::{DatabaseConfig, ServeConfig};
-use hookwire::startup::Application;
-use hookwire::store;
 
 #[derive(Parser)]
 #[command(
@@ -109,14 +107,7 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Serve(config) => {
-            let app = Application::build(config.clone())
-                .await
-                .map_err(|e| e.to_string())?;
-            let addr = app.local_addr().map_err(|e| e.to_string())?;
-            println!("{}", config.summary(addr));
-            app.run_until_stopped().await.map_err(|e| e.to_string())
-        }
+        Command::Serve(config) => cli::serve(config).await,
         Command::User {
             action:
                 UserAction::Add {
@@ -125,78 +116,7 @@ async fn run(command: Command) -> Result<(), String> {
                     full_name,
                     database,
                 },
-        } => {
-            let name = name.trim().to_string();
-            if name.is_empty() {
-                return Err("the user name must not be empty".into());
-            }
-            if name.chars().count() > MAX_USER_NAME_CHARS {
-                return Err(format!(
-                    "the user name is longer than {MAX_USER_NAME_CHARS} characters (logins refuse longer ones)"
-                ));
-            }
-            let store = store::open_existing(&database.url)
-                .await
-                .map_err(|e| e.to_string())?;
-            let (password, generated) = match password.filter(|p| !p.is_empty()) {
-                Some(p) => (p, false),
-                None => (random_token(), true),
-            };
-            let full_name = full_name.unwrap_or_else(|| name.clone());
-            store
-                .insert_user(&name, &full_name, &hash_password(password.clone()).await)
-                .await
-                .map_err(|e| e.to_string())?;
-            if generated {
-                println!("created user '{name}' with password {password}");
-            } else {
-                println!("created user '{name}'");
-            }
-            Ok(())
-        }
-        Command::DeadLetters {
-            action:
-                DeadLetterAction::List {
-                    webhook,
-                    limit,
-                    database,
-                },
-        } => {
-            let store = store::open_existing(&database.url)
-                .await
-                .map_err(|e| e.to_string())?;
-            let dead = store
-                .dead_letters(webhook, limit)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("delivery\twebhook\tevent_id\tevent\tattempts\tcreated\treason");
-            for d in dead {
-                println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                    d.delivery_id,
-                    d.webhook_id,
-                    d.event_id,
-                    d.event_name,
-                    d.attempts,
-                    hookwire::delivery::payload::timestamp(d.created_at),
-                    d.reason.as_deref().unwrap_or("retention window ended")
-                );
-            }
-            Ok(())
-        }
-        Command::DeadLetters {
-            action: DeadLetterAction::Replay { webhook, database },
-        } => {
-            let store = store::open_existing(&database.url)
-                .await
-                .map_err(|e| e.to_string())?;
-            let n = store
-                .replay_dead(webhook, hookwire::domain::now_millis())
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{n} dead deliveries queued again");
-            Ok(())
-        }
+        } => cli::add_user(&name, password, full_name, &database).await,
         Command::App {
             action:
                 AppAction::Add {
@@ -204,24 +124,17 @@ async fn run(command: Command) -> Result<(), String> {
                     token,
                     database,
                 },
-        } => {
-            let name = name.trim().to_string();
-            if name.is_empty() {
-                return Err("the application name must not be empty".into());
-            }
-            let token = token
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(random_token);
-            let store = store::open_existing(&database.url)
-                .await
-                .map_err(|e| e.to_string())?;
-            store
-                .insert_app(&name, &sha256_hex(&token))
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{token}");
-            Ok(())
-        }
+        } => cli::add_app(&name, token, &database).await,
+        Command::DeadLetters {
+            action:
+                DeadLetterAction::List {
+                    webhook,
+                    limit,
+                    database,
+                },
+        } => cli::list_dead_letters(webhook, limit, &database).await,
+        Command::DeadLetters {
+            action: DeadLetterAction::Replay { webhook, database },
+        } => cli::replay_dead_letters(webhook, &database).await,
     }
 }

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::{AgentSettings, WebhookAgent};
-use crate::auth::{Auth, hash_password, random_token};
+use crate::auth::{Auth, InitialPassword};
 use crate::config::ServeConfig;
 use crate::delivery::sender::{Sender, SenderSettings};
 use crate::delivery::ssrf::TargetPolicy;
@@ -186,21 +186,15 @@ async fn ensure_admin(store: &dyn Store, password: Option<String>) -> Result<(),
     if store.user_count().await? > 0 {
         return Ok(());
     }
-    let (password, generated) = match password.filter(|p| !p.is_empty()) {
-        Some(p) => (p, false),
-        None => (random_token(), true),
-    };
+    let password = InitialPassword::choose(password);
     store
-        .insert_user(
-            "admin",
-            "Administrator",
-            &hash_password(password.clone()).await,
-        )
+        .insert_user("admin", "Administrator", &password.hash().await)
         .await?;
-    if generated {
-        println!("created user 'admin' with password {password} (shown only this once)");
-    } else {
-        println!("created user 'admin' with the password from HOOKWIRE_ADMIN_PASSWORD");
+    match password.generated() {
+        Some(generated) => {
+            println!("created user 'admin' with password {generated} (shown only this once)")
+        }
+        None => println!("created user 'admin' with the password from HOOKWIRE_ADMIN_PASSWORD"),
     }
     Ok(())
 }

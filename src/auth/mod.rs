@@ -1,6 +1,7 @@
 //! Who is calling: users (argon2 passwords), tickets (`7T:...`, sliding expiry, in the database
 //! so that any node accepts them) and application tokens.
 
+mod initial_password;
 mod password;
 mod secret;
 mod throttle;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use crate::domain::{Associate, Millis, now_millis};
 use crate::store::{AppRecord, Store, StoreError, UserRecord};
 
+pub use initial_password::InitialPassword;
 pub use password::{hash_password, verify_password};
 pub use secret::{random_token, sha256_hex};
 

@@ -35,6 +35,10 @@ const MMAP_THRESHOLD_BYTES: libc::c_int = 4 << 20;
 
 /// Fixes glibc's mmap threshold (see the module comment).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(
+    unsafe_code,
+    reason = "mallopt is a C function; no crate wraps it, and without it every login's 19 MiB stays resident"
+)]
 fn return_large_blocks_to_the_os() {
     // SAFETY: mallopt only sets a parameter of the allocator, under the allocator's own lock;
     // it may be called at any time from any thread.

@@ -1,4 +1,5 @@
-//! The JSON body receivers get (DESIGN §3), serialised once: those exact bytes are signed and sent.
+//! The JSON body receivers get (docs/DELIVERY.md, "The request"), serialised once: those exact
+//! bytes are signed and sent.
 
 use serde_json::{Map, Value};
 
@@ -34,7 +35,7 @@ pub struct PayloadContext<'a> {
     pub properties: &'a [(String, TypedValue)],
     /// `ContextIdentifier`: the tenant (on-site: `Default`).
     pub context_identifier: &'a str,
-    /// Test pings carry no `FieldValues` (contract §4.7).
+    /// Test pings carry no `FieldValues`, as NetServer's (docs/DELIVERY.md, "Test pings").
     pub include_field_values: bool,
 }
 

@@ -2,7 +2,7 @@
 //!
 //! SuperOffice: cycles of 3 attempts, the 2nd 1 s after the 1st, the 3rd 4 s after the 2nd.
 //! NetServer drops an event after a failed cycle; hookwire puts it back in the queue with a
-//! growing backoff (DESIGN §3) until the retention window ends.
+//! growing backoff until the retention window ends (docs/DELIVERY.md, "Retries and states").
 
 use std::time::Duration;
 

@@ -26,8 +26,8 @@ fn new_event_id() -> String {
 }
 
 impl Event {
-    /// SignalEvent's mapping (DESIGN §3): `Changes` = the keys of Data in order,
-    /// `FieldValues` = Data, `Entity` = the text before the first `.`.
+    /// SignalEvent's mapping (docs/DELIVERY.md, "The request"): `Changes` = the keys of Data
+    /// in order, `FieldValues` = Data, `Entity` = the text before the first `.`.
     pub fn signalled(
         name: String,
         primary_key: i32,
@@ -54,7 +54,8 @@ impl Event {
         }
     }
 
-    /// The `test` event of registration and TestWebhook pings (contract §4.7).
+    /// The `test` event of registration and TestWebhook pings, with NetServer's fixed members
+    /// (`PrimaryKey` 0, `Entity` `test`, no `Changes`; docs/DELIVERY.md, "Test pings").
     pub fn test(associate_id: i32, now: Millis) -> Event {
         Event {
             event_id: new_event_id(),
@@ -69,7 +70,7 @@ impl Event {
     }
 
     /// `webhook{id}.started|stopped|errors`, fired when a webhook's state changes
-    /// (DESIGN §3). `None` for states that have no event.
+    /// (docs/DELIVERY.md, "Retries and states"). `None` for states that have no event.
     pub fn state_change(webhook: &WebhookRecord, now: Millis) -> Option<Event> {
         let verb = match webhook.state {
             WebhookState::Active => "started",

@@ -1,0 +1,124 @@
+//! The commands of the `hookwire` binary; `main.rs` only parses the arguments and calls one of
+//! these. Each returns the message to print on failure (the binary exits non-zero with it).
+
+use std::sync::Arc;
+
+use crate::auth::{InitialPassword, MAX_USER_NAME_CHARS, random_token, sha256_hex};
+use crate::config::{DatabaseConfig, ServeConfig};
+use crate::delivery::payload::timestamp;
+use crate::domain::now_millis;
+use crate::startup::Application;
+use crate::store::{self, Store};
+
+/// `hookwire serve`: runs until SIGTERM; prints the configuration summary once listening.
+pub async fn serve(config: ServeConfig) -> Result<(), String> {
+    let app = Application::build(config.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = app.local_addr().map_err(|e| e.to_string())?;
+    println!("{}", config.summary(addr));
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+/// `hookwire user add`: `password` or a generated one, printed once.
+pub async fn add_user(
+    name: &str,
+    password: Option<String>,
+    full_name: Option<String>,
+    database: &DatabaseConfig,
+) -> Result<(), String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("the user name must not be empty".into());
+    }
+    if name.chars().count() > MAX_USER_NAME_CHARS {
+        return Err(format!(
+            "the user name is longer than {MAX_USER_NAME_CHARS} characters (logins refuse longer ones)"
+        ));
+    }
+    let store = open(database).await?;
+    let password = InitialPassword::choose(password);
+    let full_name = full_name.unwrap_or_else(|| name.to_string());
+    store
+        .insert_user(name, &full_name, &password.hash().await)
+        .await
+        .map_err(|e| e.to_string())?;
+    match password.generated() {
+        Some(generated) => println!("created user '{name}' with password {generated}"),
+        None => println!("created user '{name}'"),
+    }
+    Ok(())
+}
+
+/// `hookwire app add`: registers the application and prints its token (`token`, or a random
+/// one); only the token's hash is stored.
+pub async fn add_app(
+    name: &str,
+    token: Option<String>,
+    database: &DatabaseConfig,
+) -> Result<(), String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("the application name must not be empty".into());
+    }
+    let token = token
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(random_token);
+    let store = open(database).await?;
+    store
+        .insert_app(name, &sha256_hex(&token))
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{token}");
+    Ok(())
+}
+
+/// `hookwire dead-letters list`: a tab-separated table, oldest first.
+pub async fn list_dead_letters(
+    webhook: Option<i32>,
+    limit: i64,
+    database: &DatabaseConfig,
+) -> Result<(), String> {
+    let store = open(database).await?;
+    let dead = store
+        .dead_letters(webhook, limit)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("delivery\twebhook\tevent_id\tevent\tattempts\tcreated\treason");
+    for d in dead {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            d.delivery_id,
+            d.webhook_id,
+            d.event_id,
+            d.event_name,
+            d.attempts,
+            timestamp(d.created_at),
+            d.reason.as_deref().unwrap_or("retention window ended")
+        );
+    }
+    Ok(())
+}
+
+/// `hookwire dead-letters replay`: queues dead deliveries again (a running server sends them).
+pub async fn replay_dead_letters(
+    webhook: Option<i32>,
+    database: &DatabaseConfig,
+) -> Result<(), String> {
+    let store = open(database).await?;
+    let n = store
+        .replay_dead(webhook, now_millis())
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{n} dead deliveries queued again");
+    Ok(())
+}
+
+/// The database of a command other than `serve`: it must exist already (a typo in the URL
+/// must not create an empty database).
+async fn open(database: &DatabaseConfig) -> Result<Arc<dyn Store>, String> {
+    store::open_existing(&database.url)
+        .await
+        .map_err(|e| e.to_string())
+}
