@@ -15,11 +15,6 @@ pub const TAKES_DELIVERIES: [WebhookState; 2] = [WebhookState::Active, WebhookSt
 /// The one state whose deliveries are claimed and sent.
 pub const SENDS: WebhookState = WebhookState::Active;
 
-/// Whether a webhook in `state` takes new deliveries (see [`TAKES_DELIVERIES`]).
-pub fn takes_deliveries(state: WebhookState) -> bool {
-    TAKES_DELIVERIES.contains(&state)
-}
-
 /// A delivery row's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryStatus {
@@ -94,7 +89,10 @@ impl UsageChange {
         }
     }
 
-    /// `ConsecutiveErrors` after this change, from `before`.
+    /// `ConsecutiveErrors` after this change, from `before`. The store computes this in its
+    /// UPDATE (`store/outbox_sql.rs`, from `reset_consecutive` and `add_consecutive`); this is
+    /// that statement's model, which the property tests below check the rules against.
+    #[cfg(test)]
     pub fn consecutive_after(&self, before: i32) -> i32 {
         if self.reset_consecutive {
             0
@@ -245,9 +243,9 @@ mod tests {
 
     #[test]
     fn stopped_webhooks_take_no_deliveries_and_only_active_ones_send() {
-        assert!(takes_deliveries(WebhookState::Active));
-        assert!(takes_deliveries(WebhookState::TooManyErrors));
-        assert!(!takes_deliveries(WebhookState::Stopped));
+        assert!(TAKES_DELIVERIES.contains(&WebhookState::Active));
+        assert!(TAKES_DELIVERIES.contains(&WebhookState::TooManyErrors));
+        assert!(!TAKES_DELIVERIES.contains(&WebhookState::Stopped));
         assert_eq!(SENDS, WebhookState::Active);
         assert_eq!(Disposition::KeepLease.settled(), None);
         assert_eq!(

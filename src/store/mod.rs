@@ -36,7 +36,6 @@ use crate::domain::{Event, Millis};
 pub use accounts::Accounts;
 pub use outbox::Outbox;
 pub use postgres::PgStore;
-pub use secret_box::SecretBox;
 pub use secret_key_file::{KeyFile, SecretKeyError};
 pub use sqlite::{ServeLock, SqliteStore};
 pub use webhooks::Webhooks;

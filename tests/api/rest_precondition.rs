@@ -2,8 +2,8 @@
 //! PATCHes that race with the same date, exactly one is applied and the other answers 412,
 //! whichever order the server reads and writes them in (docs/REST.md).
 
-use serde_json::{Value, json};
 use crate::support::*;
+use serde_json::{Value, json};
 
 const ROUNDS: usize = 20;
 
