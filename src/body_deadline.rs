@@ -22,6 +22,17 @@ pub struct BodyRules {
     pub deadline: Duration,
 }
 
+/// How a refused body is answered: in the error form of the adapter the path belongs to.
+/// The router supplies it (`startup.rs`), so this layer knows no adapter.
+pub type Refusal = fn(&Parts, &BodyProblem) -> Response;
+
+/// The middleware's state: the limits, and how to answer when they are not met.
+#[derive(Clone, Copy)]
+pub struct BodyLayer {
+    pub rules: BodyRules,
+    pub refusal: Refusal,
+}
+
 /// Why a body was not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BodyProblem {
@@ -56,9 +67,10 @@ impl BodyProblem {
     }
 }
 
-/// The middleware (`axum::middleware::from_fn_with_state`): reads the body under `rules`, then
-/// hands the request on with the body in memory.
-pub async fn read_body(State(rules): State<BodyRules>, request: Request, next: Next) -> Response {
+/// The middleware (`axum::middleware::from_fn_with_state`): reads the body under the layer's
+/// rules, then hands the request on with the body in memory.
+pub async fn read_body(State(layer): State<BodyLayer>, request: Request, next: Next) -> Response {
+    let BodyLayer { rules, refusal } = layer;
     let (parts, body) = request.into_parts();
     let announced = parts
         .headers
@@ -66,15 +78,15 @@ pub async fn read_body(State(rules): State<BodyRules>, request: Request, next: N
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if announced.is_some_and(|n| n > rules.max_bytes as u64) {
-        return refuse(&parts, BodyProblem::TooLarge(rules.max_bytes));
+        return refuse(refusal, &parts, BodyProblem::TooLarge(rules.max_bytes));
     }
     match tokio::time::timeout(rules.deadline, collect(body, rules.max_bytes)).await {
         Ok(Ok(bytes)) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Ok(Err(problem)) => refuse(&parts, problem),
-        Err(_) => refuse(&parts, BodyProblem::TimedOut(rules.deadline)),
+        Ok(Err(problem)) => refuse(refusal, &parts, problem),
+        Err(_) => refuse(refusal, &parts, BodyProblem::TimedOut(rules.deadline)),
     }
 }
 
@@ -93,14 +105,10 @@ async fn collect(mut body: Body, limit: usize) -> Result<Bytes, BodyProblem> {
     Ok(Bytes::from(data))
 }
 
-/// The answer in the form of the adapter the path belongs to; the rest of the body, if any, is
-/// never read, so the connection cannot be reused.
-fn refuse(parts: &Parts, problem: BodyProblem) -> Response {
-    let mut response = if crate::rest::is_rest_path(parts.uri.path()) {
-        crate::rest::body_error(&problem)
-    } else {
-        crate::soap::body_fault(&parts.headers, &problem)
-    };
+/// The refusal's answer; the rest of the body, if any, is never read, so the connection
+/// cannot be reused.
+fn refuse(refusal: Refusal, parts: &Parts, problem: BodyProblem) -> Response {
+    let mut response = refusal(parts, &problem);
     response
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agent::{AgentSettings, WebhookAgent};
 use crate::auth::{Auth, InitialPassword};
+use crate::body_deadline::{BodyLayer, BodyProblem};
 use crate::config::ServeConfig;
 use crate::delivery::sender::{Sender, SenderSettings};
 use crate::delivery::ssrf::TargetPolicy;
@@ -124,7 +126,10 @@ impl Application {
         };
         let router = router
             .layer(axum::middleware::from_fn_with_state(
-                config.body_rules(),
+                BodyLayer {
+                    rules: config.body_rules(),
+                    refusal: refuse_body,
+                },
                 crate::body_deadline::read_body,
             ))
             .with_state(state);
@@ -178,6 +183,16 @@ async fn fallback(state: State<AppState>, request: axum::extract::Request) -> Re
         crate::rest::not_found(request).await
     } else {
         crate::soap::handle(state, request).await
+    }
+}
+
+/// A body the deadline layer refused, answered as the path's adapter answers errors: REST's
+/// JSON error, or a SOAP fault for everything else (as `fallback` routes).
+fn refuse_body(parts: &Parts, problem: &BodyProblem) -> Response {
+    if crate::rest::is_rest_path(parts.uri.path()) {
+        crate::rest::body_error(problem)
+    } else {
+        crate::soap::body_fault(&parts.headers, problem)
     }
 }
 

@@ -10,8 +10,8 @@
 //! 1. `migrations/sqlite/` and `migrations/postgres/`: a new migration adding the column.
 //! 2. `src/domain/webhook.rs`: `WebhookInput` (absent, null or a value), its rule in
 //!    `WebhookSpec::from_input`, and `WebhookRecord` (+ `from_spec`).
-//! 3. `src/store/rows.rs` (the column list, reading a row, `bind_definition!`) and the INSERT /
-//!    UPDATE text in the SQLite and PostgreSQL stores.
+//! 3. `src/store/rows.rs` (the column list, reading a row) and `src/store/webhooks.rs`
+//!    (`DEFINITION_COLUMNS`, `definition_args`): one INSERT and one UPDATE for both backends.
 //! 4. Here: [`WebhookCarrier`], [`WebhookCarrier::default_new`] (NetServer's default) and
 //!    [`WebhookCarrier::from_record`].
 //! 5. `src/rest/json.rs`: `WebhookJson` (answers) and `WebhookBody` (input, with
@@ -23,7 +23,7 @@
 //!    in `src/soap/wsdl.rs` for a Services88-only member.
 //! 7. `docs/SOAP.md` (the `Webhook` sequence) and `docs/REST.md` if REST treats it specially.
 //!
-//! Tests that list every member (`tests/rest_api.rs` `CARRIER_MEMBERS`, the WSDL order test in
+//! Tests that list every member (`tests/api/rest_api/mod.rs` `CARRIER_MEMBERS`, the WSDL order test in
 //! `soap/wsdl.rs`) fail until the member is in all of these.
 
 use crate::domain::{

@@ -67,12 +67,8 @@ pub(crate) trait Backend: Send + Sync + 'static {
         let _ = wake;
         Ok(())
     }
-    /// Checks `secrets` against the database's key and seals the plaintext Secrets (see
-    /// `secret_unlock`); returns how many it sealed.
-    async fn seal_plaintext_secrets(&self, secrets: &SecretBox) -> StoreResult<u64>
-    where
-        Self: Sized,
-    {
-        super::secret_unlock::unlock(self, secrets).await
-    }
+    /// Checks `secrets` against the database's key and seals the plaintext Secrets (each
+    /// backend calls `secret_unlock::unlock`, SQLite with its file-scrubbing around it);
+    /// returns how many it sealed.
+    async fn seal_plaintext_secrets(&self, secrets: &SecretBox) -> StoreResult<u64>;
 }

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
-use super::outbox_sql::{apply_attempt, claim, count, settle, subscriptions};
+use super::outbox_sql::{Claim, apply_attempt, claim, count, settle, subscriptions};
 use super::rows::matching_webhooks;
 use super::sql::Conn;
-use super::{AttemptRecord, ClaimCaps, ClaimedDelivery, StoreError, StoreResult};
+use super::{AttemptRecord, ClaimedDelivery, StoreError, StoreResult};
 use crate::domain::outbox::{Disposition, UsageChange};
-use crate::domain::{Event, Millis, WebhookState, now_millis};
+use crate::domain::{Event, WebhookState, now_millis};
 
 /// Most jobs in one transaction.
 pub(crate) const MAX_BATCH: usize = 512;
@@ -34,28 +34,6 @@ pub(crate) enum Job {
     /// slots) and the events (whose deliveries it may take at once), and it shares their
     /// commit instead of paying its own transaction.
     Claim(Claim, oneshot::Sender<StoreResult<Vec<ClaimedDelivery>>>),
-}
-
-/// The arguments of `Store::claim_due`.
-#[derive(Debug, Clone)]
-pub(crate) struct Claim {
-    pub now: Millis,
-    pub lease_until: Millis,
-    pub limit: usize,
-    pub caps: ClaimCaps,
-}
-
-impl Claim {
-    /// The claim as of `now`, if that is later than when it was asked for (the batch ran a
-    /// little later): due-ness and the lease move together.
-    pub(crate) fn at(&self, now: Millis) -> Claim {
-        let late = (now - self.now).max(0);
-        Claim {
-            now: self.now + late,
-            lease_until: self.lease_until + late,
-            ..self.clone()
-        }
-    }
 }
 
 /// What a batch gives back for each job, in job order.

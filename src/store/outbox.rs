@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use super::backend::{Backend, ConnOf};
-use super::group_commit::Claim;
+use super::outbox_sql::Claim;
 use super::rows::{DEAD, DELIVERED, PENDING, StoreRow};
 use super::sql::{Arg, Conn, Lock};
 use super::{

@@ -2,15 +2,36 @@
 //! an attempt, settle its delivery, disable a webhook, find subscribers, claim due deliveries.
 //! Group commit runs them in its order (see `group_commit`).
 
-use super::group_commit::Claim;
 use super::rows::{
     DEAD, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, decode_claims,
     subscriptions_from_rows, webhook_without_secret,
 };
 use super::sql::{Arg, Conn, Lock};
-use super::{AttemptRecord, ClaimedDelivery, StoreResult};
+use super::{AttemptRecord, ClaimCaps, ClaimedDelivery, StoreResult};
 use crate::domain::outbox::{Disposition, SENDS, TAKES_DELIVERIES, UsageChange, disabled_state};
 use crate::domain::{Event, Millis, WebhookState};
+
+/// The arguments of `Store::claim_due`.
+#[derive(Debug, Clone)]
+pub(crate) struct Claim {
+    pub now: Millis,
+    pub lease_until: Millis,
+    pub limit: usize,
+    pub caps: ClaimCaps,
+}
+
+impl Claim {
+    /// The claim as of `now`, if that is later than when it was asked for (the batch ran a
+    /// little later): due-ness and the lease move together.
+    pub(crate) fn at(&self, now: Millis) -> Claim {
+        let late = (now - self.now).max(0);
+        Claim {
+            now: self.now + late,
+            lease_until: self.lease_until + late,
+            ..self.clone()
+        }
+    }
+}
 
 /// Applies `change` to a webhook's usage counters, with `LastError` set to `report` when there
 /// is one. Returns the webhook's state and `ConsecutiveErrors` after it; None: it was deleted.

@@ -24,7 +24,7 @@ use tokio::sync::Notify;
 use super::backend::Backend;
 use super::group_commit::GroupCommit;
 use super::rows::StoreRow;
-use super::secret_box::SecretSlot;
+use super::secret_box::{SecretBox, SecretSlot};
 use super::sql::{Arg, Lock, impl_conn};
 use super::{StoreResult, accounts};
 use crate::domain::Millis;
@@ -186,5 +186,9 @@ impl Backend for PgStore {
 
     async fn watch(&self, wake: Arc<Notify>) -> StoreResult<()> {
         nodes::listen_for_work(&self.pool, wake).await
+    }
+
+    async fn seal_plaintext_secrets(&self, secrets: &SecretBox) -> StoreResult<u64> {
+        crate::store::secret_unlock::unlock(self, secrets).await
     }
 }
