@@ -141,7 +141,7 @@ async fn a_receiver_down_for_a_second_and_a_half_does_not_disable_its_webhook() 
 /// Runs the futures concurrently and returns their outputs in order.
 async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: std::future::Future + Send + 'static,
+    F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();

@@ -40,7 +40,7 @@ impl Serve {
         database: &str,
         listen: &str,
         args: &[&str],
-        env: Option<(&'static str, std::path::PathBuf)>,
+        env: Option<(&'static str, PathBuf)>,
     ) -> Serve {
         let mut child = Command::new(binary())
             .args(["serve", "--listen", listen, "--database", database])

@@ -1,4 +1,4 @@
-//! Wire details real NetServer clients depend on (DESIGN §4): HTTP/1.0 with absolute-form
+//! Wire details real NetServer clients depend on (docs/SOAP.md): HTTP/1.0 with absolute-form
 //! targets, prefixes declared anywhere, default namespaces, no xsi:type, absent elements,
 //! case-insensitive paths, and the WSDLs.
 

@@ -329,7 +329,7 @@ pub fn ids(list: &Value) -> Vec<i64> {
 
 impl TestServer {
     /// `GET path` over REST as `admin` (Basic), its JSON body.
-    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+    pub async fn get_json(&self, path: &str) -> Value {
         let response = self
             .http
             .get(self.url(path))

@@ -95,7 +95,7 @@ async fn wrong_content_types_are_415() {
 #[tokio::test]
 async fn json_media_type_variants_are_accepted() {
     let api = Api::start(&NO_PING).await;
-    // A charset parameter, and `text/json` (contract §3 lists it).
+    // A charset parameter, and `text/json` (NetServer accepts it: docs/REST.md).
     for ct in ["application/json; charset=utf-8", "text/json"] {
         api.post("/api/v1/Webhook")
             .raw(

@@ -1,4 +1,4 @@
-//! The REST twins of the Webhook agent (contract §3): every RESTful `/api/v1/Webhook` route and
+//! The REST twins of the Webhook agent (docs/REST.md): every RESTful `/api/v1/Webhook` route and
 //! every Agent RPC `/api/v1/Agents/Webhook/{Method}`, with every status code they answer, over
 //! real HTTP against the real binary; the same webhook seen through SOAP and REST; SignalEvent by
 //! REST reaching a real receiver with the SOAP payload; the OpenAPI document and docs page.

@@ -24,7 +24,7 @@ async fn test_pings_the_target_and_answers_a_webhook_result() {
     assert_eq!(pings[0].header("x-hook-test"), Some("true"));
     assert_eq!(pings[0].json()["Event"], "test");
 
-    receiver.set_answer(crate::support::receiver::Answer::status(500).with_body("nope"));
+    receiver.set_answer(receiver::Answer::status(500).with_body("nope"));
     let result = api
         .post("/api/v1/Webhook/Test")
         .json(&body)
@@ -182,7 +182,7 @@ async fn signal_event_rejects_bad_names_keys_and_bodies() {
 #[tokio::test]
 async fn last_error_is_a_json_string_by_rest_agent_and_soap() {
     let receiver = Receiver::start().await;
-    receiver.set_answer(crate::support::receiver::Answer::status(500).with_body("boom"));
+    receiver.set_answer(receiver::Answer::status(500).with_body("boom"));
     let mut args = LOOPBACK.to_vec();
     args.extend(["--retry-delays-ms", "10,10"]);
     let api = Api::start(&args).await;
