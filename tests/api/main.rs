@@ -17,6 +17,7 @@ mod delivery_contract;
 mod delivery_durability;
 mod fuzz;
 mod interop;
+mod layering;
 mod login_storm;
 mod operator_messages;
 mod quickstart;
