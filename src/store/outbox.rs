@@ -14,7 +14,7 @@ use super::sql::{Arg, Conn, Lock};
 use super::{
     AttemptRecord, ClaimCaps, ClaimedDelivery, DeadLetter, QueueStats, StoreResult, outbox_sql,
 };
-use crate::domain::{Event, Millis, WebhookState};
+use crate::domain::{Event, Millis, WebhookState, now_millis};
 
 #[async_trait]
 pub trait Outbox: Send + Sync + 'static {
@@ -76,9 +76,8 @@ impl<B: Backend> Outbox for B {
     }
 
     async fn queue_stats(&self) -> StoreResult<QueueStats> {
-        let rows = self
-            .reader()
-            .await?
+        let mut reader = self.reader().await?;
+        let rows = reader
             .fetch_all(
                 "SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status",
                 &[],
@@ -94,6 +93,21 @@ impl<B: Backend> Outbox for B {
                 _ => {}
             }
         }
+        // The oldest delivery an Active webhook could send now: how far delivery lags
+        // (deliveries parked behind a stopped or disabled webhook wait on purpose).
+        stats.oldest_due = reader
+            .fetch_one(
+                "SELECT MIN(d.next_attempt_at) AS oldest FROM deliveries d \
+                 JOIN webhooks w ON w.id = d.webhook_id \
+                 WHERE d.status = $1 AND d.next_attempt_at <= $2 AND w.state = $3",
+                &[
+                    Arg::Long(PENDING),
+                    Arg::Long(now_millis()),
+                    Arg::Long(WebhookState::Active as i64),
+                ],
+            )
+            .await?
+            .opt_long("oldest")?;
         Ok(stats)
     }
 

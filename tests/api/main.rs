@@ -18,6 +18,7 @@ mod delivery_durability;
 mod fuzz;
 mod interop;
 mod login_storm;
+mod metrics;
 mod operator_messages;
 mod quickstart;
 mod rest_api;
