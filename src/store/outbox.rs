@@ -93,21 +93,27 @@ impl<B: Backend> Outbox for B {
                 _ => {}
             }
         }
-        // The oldest delivery an Active webhook could send now: how far delivery lags
-        // (deliveries parked behind a stopped or disabled webhook wait on purpose).
-        stats.oldest_due = reader
-            .fetch_one(
-                "SELECT MIN(d.next_attempt_at) AS oldest FROM deliveries d \
+        // The oldest delivery an Active webhook could send now and nobody has claimed: how far
+        // delivery lags (deliveries parked behind a stopped or disabled webhook wait on
+        // purpose). In due order, so a long queue is not read through.
+        let now = now_millis();
+        stats.oldest_due = match reader
+            .fetch_optional(
+                "SELECT d.next_attempt_at AS oldest FROM deliveries d \
                  JOIN webhooks w ON w.id = d.webhook_id \
-                 WHERE d.status = $1 AND d.next_attempt_at <= $2 AND w.state = $3",
+                 WHERE d.status = $1 AND d.next_attempt_at <= $2 AND d.locked_until <= $2 \
+                 AND w.state = $3 ORDER BY d.next_attempt_at LIMIT 1",
                 &[
                     Arg::Long(PENDING),
-                    Arg::Long(now_millis()),
+                    Arg::Long(now),
                     Arg::Long(WebhookState::Active as i64),
                 ],
             )
             .await?
-            .opt_long("oldest")?;
+        {
+            Some(row) => Some(row.long("oldest")?),
+            None => None,
+        };
         Ok(stats)
     }
 
