@@ -294,13 +294,7 @@ async fn run_cycle(
             })
             .await;
         attempts += 1;
-        crate::observe::attempt(
-            webhook.id,
-            &claim.event,
-            attempts,
-            &result,
-            started.elapsed(),
-        );
+        crate::observe::attempt(webhook.id, &claim.event, attempts, &result, started);
         let now = now_millis();
         let counted = if result.success {
             shared.probing.succeeded(webhook.id);

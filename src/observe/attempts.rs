@@ -1,7 +1,7 @@
 //! What one delivery attempt and one SignalEvent record: counters, histograms, the attempt's
 //! log line.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::recorder::{ATTEMPT_DURATION, DELIVERY_LATENCY};
 use crate::delivery::sender::AttemptResult;
@@ -15,15 +15,16 @@ pub fn signal_accepted(queued: usize) {
 }
 
 /// One attempt (`attempt`: its number for this delivery, 1 for the first) of `event` to
-/// webhook `webhook_id`, which took `took`: the attempt counters and histograms, the
+/// webhook `webhook_id`, started at `started`: the attempt counters and histograms, the
 /// SignalEvent→delivered latency when it succeeded, and one log line at `info`.
 pub fn attempt(
     webhook_id: i32,
     event: &Event,
     attempt: u32,
     result: &AttemptResult,
-    took: Duration,
+    started: Instant,
 ) {
+    let took = started.elapsed();
     let outcome = if result.success {
         "delivered"
     } else {
