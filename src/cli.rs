@@ -10,6 +10,8 @@ use crate::domain::now_millis;
 use crate::startup::Application;
 use crate::store::{self, Store};
 
+pub use crate::observe::{LogFormat, init_logging};
+
 /// `hookwire serve`: runs until SIGTERM; prints the configuration summary once listening.
 pub async fn serve(config: ServeConfig) -> Result<(), String> {
     let app = Application::build(config.clone())

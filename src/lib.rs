@@ -17,7 +17,8 @@
 //! - `delivery`: dispatcher over the outbox, signed HTTP attempts, retry policy, SSRF guard;
 //! - `rest`: the REST adapter (`/api/v1/Webhook`, `/api/v1/Agents/Webhook/*`) and OpenAPI;
 //! - `soap`: the SOAP adapter, NetServer's endpoints (`Remote/Services8x/*.svc`) and WSDLs;
-//! - `body_deadline`: every request body arrives whole, in time and within the size limit.
+//! - `body_deadline`: every request body arrives whole, in time and within the size limit;
+//! - `observe`: `/metrics` and the logs (one line per delivery attempt).
 //!
 //! The two adapters, `soap` and `rest`, translate wire formats to agent calls and agent errors
 //! to wire errors; nothing else. The wire contracts are in `docs/SOAP.md` and `docs/REST.md`,
@@ -33,6 +34,7 @@ pub mod cli;
 pub mod config;
 pub(crate) mod delivery;
 pub(crate) mod domain;
+pub(crate) mod observe;
 pub(crate) mod rest;
 pub(crate) mod soap;
 pub(crate) mod startup;

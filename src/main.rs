@@ -1,7 +1,6 @@
 //! The `hookwire` command: its arguments and which command of `hookwire::cli` they run.
 
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 use hookwire::cli;
 use hookwire::config::{DatabaseConfig, ServeConfig};
@@ -13,6 +12,15 @@ use hookwire::config::{DatabaseConfig, ServeConfig};
     about = "A SuperOffice-compatible webhook agent"
 )]
 struct Cli {
+    /// Log lines as text or as one JSON object per line (filter them with HOOKWIRE_LOG).
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKWIRE_LOG_FORMAT",
+        value_enum,
+        default_value_t
+    )]
+    log_format: cli::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -90,13 +98,9 @@ enum AppAction {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("HOOKWIRE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(Cli::parse().command).await {
+    let cli = Cli::parse();
+    cli::init_logging(cli.log_format);
+    match run(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("hookwire: {message}");

@@ -59,6 +59,7 @@ impl Application {
                     source,
                 })?;
         let serve_lock = store::lock_for_serving(&config.database.url)?;
+        crate::observe::install();
         let store =
             store::open_with_secrets(&config.database.url, config.secret_key_file.as_deref())
                 .await?;
@@ -116,7 +117,7 @@ impl Application {
         // back to SOAP (`fallback`: `.svc` endpoints and WSDLs, or the JSON/SOAP 404).
         let router = Router::new()
             .route("/health", get(health))
-            .route("/metrics", get(metrics));
+            .route("/metrics", get(crate::observe::metrics));
         let router = if config.no_api {
             router
         } else {
@@ -132,6 +133,7 @@ impl Application {
                 },
                 crate::body_deadline::read_body,
             ))
+            .layer(axum::middleware::from_fn(crate::observe::count_request))
             .with_state(state);
         Ok(Application {
             listener,
@@ -253,29 +255,6 @@ async fn health(State(state): State<AppState>) -> Response {
                 r#"{"status":"unavailable","reason":"database"}"#,
             )
                 .into_response()
-        }
-    }
-}
-
-/// Prometheus text: the delivery queue by state.
-async fn metrics(State(state): State<AppState>) -> Response {
-    match state.store.queue_stats().await {
-        Ok(q) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            format!(
-                "# HELP hookwire_deliveries Deliveries in the outbox by status.\n\
-                 # TYPE hookwire_deliveries gauge\n\
-                 hookwire_deliveries{{status=\"pending\"}} {}\n\
-                 hookwire_deliveries{{status=\"delivered\"}} {}\n\
-                 hookwire_deliveries{{status=\"dead\"}} {}\n",
-                q.pending, q.delivered, q.dead
-            ),
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "metrics failed");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
 }

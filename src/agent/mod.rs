@@ -216,6 +216,7 @@ impl WebhookAgent {
         if queued > 0 {
             self.wakeup.notify();
         }
+        crate::observe::signal_accepted(queued);
         tracing::debug!(event = %event.name, event_id = %event.event_id, queued, "event signalled");
         Ok(queued)
     }

@@ -279,6 +279,7 @@ async fn run_cycle(
             let _ = shared.store.release_leases(&[claim.id]).await;
             return;
         };
+        let started = std::time::Instant::now();
         let result: AttemptResult = shared
             .sender
             .send(Outgoing {
@@ -293,6 +294,7 @@ async fn run_cycle(
             })
             .await;
         attempts += 1;
+        crate::observe::attempt(webhook.id, &claim.event, attempts, &result, started);
         let now = now_millis();
         let counted = if result.success {
             shared.probing.succeeded(webhook.id);

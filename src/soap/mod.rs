@@ -95,14 +95,17 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
     }
 }
 
+/// A query asking for the WSDL: `?wsdl` or `?singleWsdl`, any case.
+pub fn asks_wsdl(query: &str) -> bool {
+    query.split('&').any(|kv| {
+        let key = kv.split('=').next().unwrap_or("");
+        key.eq_ignore_ascii_case("wsdl") || key.eq_ignore_ascii_case("singlewsdl")
+    })
+}
+
 /// `GET ?wsdl` answers the WSDL; a plain GET says what the endpoint is.
 fn describe(request: &Request, version: ServiceVersion, service: Service) -> Response {
-    let wants_wsdl = request.uri().query().is_some_and(|q| {
-        q.split('&').any(|kv| {
-            let key = kv.split('=').next().unwrap_or("");
-            key.eq_ignore_ascii_case("wsdl") || key.eq_ignore_ascii_case("singlewsdl")
-        })
-    });
+    let wants_wsdl = request.uri().query().is_some_and(asks_wsdl);
     let address = endpoint_address(request);
     if !wants_wsdl {
         return (

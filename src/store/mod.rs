@@ -147,6 +147,9 @@ pub struct QueueStats {
     pub pending: i64,
     pub delivered: i64,
     pub dead: i64,
+    /// `next_attempt_at` of the oldest pending delivery due now for an Active webhook and not
+    /// leased (in flight or between the attempts of a cycle).
+    pub oldest_due: Option<Millis>,
 }
 
 /// Everything the server keeps: accounts, webhooks and the outbox.

@@ -14,7 +14,7 @@ use super::sql::{Arg, Conn, Lock};
 use super::{
     AttemptRecord, ClaimCaps, ClaimedDelivery, DeadLetter, QueueStats, StoreResult, outbox_sql,
 };
-use crate::domain::{Event, Millis, WebhookState};
+use crate::domain::{Event, Millis, WebhookState, now_millis};
 
 #[async_trait]
 pub trait Outbox: Send + Sync + 'static {
@@ -76,9 +76,8 @@ impl<B: Backend> Outbox for B {
     }
 
     async fn queue_stats(&self) -> StoreResult<QueueStats> {
-        let rows = self
-            .reader()
-            .await?
+        let mut reader = self.reader().await?;
+        let rows = reader
             .fetch_all(
                 "SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status",
                 &[],
@@ -94,6 +93,27 @@ impl<B: Backend> Outbox for B {
                 _ => {}
             }
         }
+        // The oldest delivery an Active webhook could send now and nobody has claimed: how far
+        // delivery lags (deliveries parked behind a stopped or disabled webhook wait on
+        // purpose). In due order, so a long queue is not read through.
+        let now = now_millis();
+        stats.oldest_due = match reader
+            .fetch_optional(
+                "SELECT d.next_attempt_at AS oldest FROM deliveries d \
+                 JOIN webhooks w ON w.id = d.webhook_id \
+                 WHERE d.status = $1 AND d.next_attempt_at <= $2 AND d.locked_until <= $2 \
+                 AND w.state = $3 ORDER BY d.next_attempt_at LIMIT 1",
+                &[
+                    Arg::Long(PENDING),
+                    Arg::Long(now),
+                    Arg::Long(WebhookState::Active as i64),
+                ],
+            )
+            .await?
+        {
+            Some(row) => Some(row.long("oldest")?),
+            None => None,
+        };
         Ok(stats)
     }
 

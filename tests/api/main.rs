@@ -19,6 +19,7 @@ mod fuzz;
 mod interop;
 mod layering;
 mod login_storm;
+mod metrics;
 mod operator_messages;
 mod quickstart;
 mod rest_api;
