@@ -115,6 +115,12 @@ pub async fn replay_dead_letters(
     Ok(())
 }
 
+/// `hookwire config example`: a commented configuration file with every option of `serve`.
+pub fn print_config_example() -> Result<(), String> {
+    print!("{}", crate::config::example());
+    Ok(())
+}
+
 /// The database of a command other than `serve`: it must exist already (a typo in the URL
 /// must not create an empty database).
 async fn open(database: &DatabaseConfig) -> Result<Arc<dyn Store>, String> {

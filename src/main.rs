@@ -1,6 +1,6 @@
 //! The `hookwire` command: its arguments and which command of `hookwire::cli` they run.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use hookwire::cli;
@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (SOAP endpoints and health) until SIGTERM.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Manage users (the accounts that log in through SoPrincipal.svc).
     User {
         #[command(subcommand)]
@@ -36,6 +36,17 @@ enum Command {
         #[command(subcommand)]
         action: DeadLetterAction,
     },
+    /// The configuration file of `serve` (`serve --config FILE`).
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Print a commented configuration file with every option of `serve` and its default.
+    Example,
 }
 
 #[derive(Subcommand)]
@@ -96,7 +107,11 @@ async fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse().command).await {
+    let outcome = match parse_command_line() {
+        Ok(command) => run(command).await,
+        Err(message) => Err(message),
+    };
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("hookwire: {message}");
@@ -105,9 +120,18 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// The command line; `serve --config FILE` makes the file's values the defaults of the
+/// options it sets (flags and environment variables still win).
+fn parse_command_line() -> Result<Command, String> {
+    let matches = hookwire::config::parse_command_line(Cli::command())?;
+    Cli::from_arg_matches(&matches)
+        .map(|cli| cli.command)
+        .map_err(|e| e.to_string())
+}
+
 async fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Serve(config) => cli::serve(config).await,
+        Command::Serve(config) => cli::serve(*config).await,
         Command::User {
             action:
                 UserAction::Add {
@@ -136,5 +160,8 @@ async fn run(command: Command) -> Result<(), String> {
         Command::DeadLetters {
             action: DeadLetterAction::Replay { webhook, database },
         } => cli::replay_dead_letters(webhook, &database).await,
+        Command::Config {
+            action: ConfigAction::Example,
+        } => cli::print_config_example(),
     }
 }

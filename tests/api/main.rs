@@ -11,6 +11,7 @@
 mod support;
 
 mod cluster;
+mod config_file;
 mod database_url;
 mod delivery_blips;
 mod delivery_contract;
