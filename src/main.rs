@@ -84,6 +84,26 @@ enum UserAction {
         #[command(flatten)]
         database: DatabaseConfig,
     },
+    /// List the users.
+    List {
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Set a user's password (from --password / HOOKWIRE_USER_PASSWORD, or generated and
+    /// printed); the user's tickets end.
+    Passwd {
+        name: String,
+        #[arg(long, env = "HOOKWIRE_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Remove a user and end its tickets (webhooks it registered stay).
+    Remove {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
 }
 
 #[derive(Subcommand)]
@@ -94,6 +114,17 @@ enum AppAction {
         name: String,
         #[arg(long)]
         token: Option<String>,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// List the applications, whether revoked, and how many webhooks each owns.
+    List {
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Revoke an application: its token stops working (its webhooks stay its own).
+    Revoke {
+        name: String,
         #[command(flatten)]
         database: DatabaseConfig,
     },
@@ -141,6 +172,20 @@ async fn run(command: Command) -> Result<(), String> {
                     database,
                 },
         } => cli::add_user(&name, password, full_name, &database).await,
+        Command::User {
+            action: UserAction::List { database },
+        } => cli::list_users(&database).await,
+        Command::User {
+            action:
+                UserAction::Passwd {
+                    name,
+                    password,
+                    database,
+                },
+        } => cli::set_password(&name, password, &database).await,
+        Command::User {
+            action: UserAction::Remove { name, database },
+        } => cli::remove_user(&name, &database).await,
         Command::App {
             action:
                 AppAction::Add {
@@ -149,6 +194,12 @@ async fn run(command: Command) -> Result<(), String> {
                     database,
                 },
         } => cli::add_app(&name, token, &database).await,
+        Command::App {
+            action: AppAction::List { database },
+        } => cli::list_apps(&database).await,
+        Command::App {
+            action: AppAction::Revoke { name, database },
+        } => cli::revoke_app(&name, &database).await,
         Command::DeadLetters {
             action:
                 DeadLetterAction::List {

@@ -10,6 +10,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod accounts_cli;
 mod cluster;
 mod config_file;
 mod database_url;
