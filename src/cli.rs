@@ -8,7 +8,7 @@ use crate::config::{DatabaseConfig, ServeConfig};
 use crate::delivery::payload::timestamp;
 use crate::domain::now_millis;
 use crate::startup::Application;
-use crate::store::{self, Store};
+use crate::store::{self, Revocation, Store};
 
 pub use crate::observe::{LogFormat, init_logging};
 
@@ -76,6 +76,87 @@ pub async fn add_app(
     Ok(())
 }
 
+/// `hookwire user list`: a tab-separated table, by name.
+pub async fn list_users(database: &DatabaseConfig) -> Result<(), String> {
+    let store = open(database).await?;
+    let users = store.users().await.map_err(|e| e.to_string())?;
+    println!("id\tname\tfull_name\tcreated");
+    for u in users {
+        println!(
+            "{}\t{}\t{}\t{}",
+            u.id,
+            u.name,
+            u.full_name,
+            timestamp(u.created_at)
+        );
+    }
+    Ok(())
+}
+
+/// `hookwire user passwd`: `password` or a generated one (printed once); the user's tickets
+/// end, so whoever logged in with the old password must log in again.
+pub async fn set_password(
+    name: &str,
+    password: Option<String>,
+    database: &DatabaseConfig,
+) -> Result<(), String> {
+    let store = open(database).await?;
+    let password = InitialPassword::choose(password);
+    let name = store
+        .set_user_password(name.trim(), &password.hash().await)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user named '{}'", name.trim()))?;
+    match password.generated() {
+        Some(generated) => println!("new password of '{name}': {generated}"),
+        None => println!("password of '{name}' changed"),
+    }
+    Ok(())
+}
+
+/// `hookwire user remove`: the user and its tickets go; webhooks it registered stay.
+pub async fn remove_user(name: &str, database: &DatabaseConfig) -> Result<(), String> {
+    let store = open(database).await?;
+    let name = store
+        .remove_user(name.trim())
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user named '{}'", name.trim()))?;
+    println!("removed user '{name}'");
+    Ok(())
+}
+
+/// `hookwire app list`: a tab-separated table, by name.
+pub async fn list_apps(database: &DatabaseConfig) -> Result<(), String> {
+    let store = open(database).await?;
+    let apps = store.apps().await.map_err(|e| e.to_string())?;
+    println!("id\tname\tstate\twebhooks\tcreated");
+    for a in apps {
+        println!(
+            "{}\t{}\t{}\t{}\t{}",
+            a.id,
+            a.name,
+            if a.revoked { "revoked" } else { "active" },
+            a.webhooks,
+            timestamp(a.created_at)
+        );
+    }
+    Ok(())
+}
+
+/// `hookwire app revoke`: the application's token stops working; its webhooks stay its own
+/// (and keep delivering).
+pub async fn revoke_app(name: &str, database: &DatabaseConfig) -> Result<(), String> {
+    let store = open(database).await?;
+    let name = name.trim();
+    match store.revoke_app(name).await.map_err(|e| e.to_string())? {
+        Revocation::Revoked => println!("revoked application '{name}'"),
+        Revocation::AlreadyRevoked => println!("application '{name}' was already revoked"),
+        Revocation::NoSuchApp => return Err(format!("no application named '{name}'")),
+    }
+    Ok(())
+}
+
 /// `hookwire dead-letters list`: a tab-separated table, oldest first.
 pub async fn list_dead_letters(
     webhook: Option<i32>,
@@ -114,6 +195,12 @@ pub async fn replay_dead_letters(
         .await
         .map_err(|e| e.to_string())?;
     println!("{n} dead deliveries queued again");
+    Ok(())
+}
+
+/// `hookwire config example`: a commented configuration file with every option of `serve`.
+pub fn print_config_example() -> Result<(), String> {
+    print!("{}", crate::config::example());
     Ok(())
 }
 

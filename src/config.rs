@@ -1,6 +1,7 @@
 //! Typed configuration of `hookwire serve`, with every default in one place.
 //!
-//! Each option is a CLI flag with an `HOOKWIRE_*` environment twin (clap's `env`).
+//! Each option is a CLI flag with an `HOOKWIRE_*` environment twin (clap's `env`), and a key of
+//! the configuration file `--config` names (`config/file.rs`; `config/example.rs` prints one).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,12 +14,27 @@ use crate::delivery::DeliverySettings;
 use crate::delivery::retry::RetryPolicy;
 use ipnet::IpNet;
 
+mod example;
+mod file;
+mod option;
+
+pub use example::example;
+pub use file::parse_command_line;
+
+/// The id of `--config`, which the file itself cannot set.
+const CONFIG_KEY: &str = "config";
+
 /// Default request body limit: SOAP envelopes of this API are a few KiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Options of `hookwire serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
+    /// TOML file with any of the options below (`hookwire config example` prints one); a flag
+    /// or an environment variable wins over the file.
+    #[arg(long, env = "HOOKWIRE_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// Address to listen on (port 0 picks a free port; the chosen address is printed).
     #[arg(long, env = "HOOKWIRE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,

@@ -1,6 +1,6 @@
 //! The `hookwire` command: its arguments and which command of `hookwire::cli` they run.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use hookwire::cli;
 use hookwire::config::{DatabaseConfig, ServeConfig};
@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (SOAP endpoints and health) until SIGTERM.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Manage users (the accounts that log in through SoPrincipal.svc).
     User {
         #[command(subcommand)]
@@ -44,6 +44,17 @@ enum Command {
         #[command(subcommand)]
         action: DeadLetterAction,
     },
+    /// The configuration file of `serve` (`serve --config FILE`).
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Print a commented configuration file with every option of `serve` and its default.
+    Example,
 }
 
 #[derive(Subcommand)]
@@ -81,6 +92,26 @@ enum UserAction {
         #[command(flatten)]
         database: DatabaseConfig,
     },
+    /// List the users.
+    List {
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Set a user's password (from --password / HOOKWIRE_USER_PASSWORD, or generated and
+    /// printed); the user's tickets end.
+    Passwd {
+        name: String,
+        #[arg(long, env = "HOOKWIRE_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Remove a user and end its tickets (webhooks it registered stay).
+    Remove {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
 }
 
 #[derive(Subcommand)]
@@ -94,13 +125,29 @@ enum AppAction {
         #[command(flatten)]
         database: DatabaseConfig,
     },
+    /// List the applications, whether revoked, and how many webhooks each owns.
+    List {
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Revoke an application: its token stops working (its webhooks stay its own).
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    cli::init_logging(cli.log_format);
-    match run(cli.command).await {
+    let outcome = match parse_command_line() {
+        Ok(cli) => {
+            cli::init_logging(cli.log_format);
+            run(cli.command).await
+        }
+        Err(message) => Err(message),
+    };
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("hookwire: {message}");
@@ -109,9 +156,16 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// The command line; `serve --config FILE` makes the file's values the defaults of the
+/// options it sets (flags and environment variables still win).
+fn parse_command_line() -> Result<Cli, String> {
+    let matches = hookwire::config::parse_command_line(Cli::command())?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.to_string())
+}
+
 async fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Serve(config) => cli::serve(config).await,
+        Command::Serve(config) => cli::serve(*config).await,
         Command::User {
             action:
                 UserAction::Add {
@@ -121,6 +175,20 @@ async fn run(command: Command) -> Result<(), String> {
                     database,
                 },
         } => cli::add_user(&name, password, full_name, &database).await,
+        Command::User {
+            action: UserAction::List { database },
+        } => cli::list_users(&database).await,
+        Command::User {
+            action:
+                UserAction::Passwd {
+                    name,
+                    password,
+                    database,
+                },
+        } => cli::set_password(&name, password, &database).await,
+        Command::User {
+            action: UserAction::Remove { name, database },
+        } => cli::remove_user(&name, &database).await,
         Command::App {
             action:
                 AppAction::Add {
@@ -129,6 +197,12 @@ async fn run(command: Command) -> Result<(), String> {
                     database,
                 },
         } => cli::add_app(&name, token, &database).await,
+        Command::App {
+            action: AppAction::List { database },
+        } => cli::list_apps(&database).await,
+        Command::App {
+            action: AppAction::Revoke { name, database },
+        } => cli::revoke_app(&name, &database).await,
         Command::DeadLetters {
             action:
                 DeadLetterAction::List {
@@ -140,5 +214,8 @@ async fn run(command: Command) -> Result<(), String> {
         Command::DeadLetters {
             action: DeadLetterAction::Replay { webhook, database },
         } => cli::replay_dead_letters(webhook, &database).await,
+        Command::Config {
+            action: ConfigAction::Example,
+        } => cli::print_config_example(),
     }
 }

@@ -62,13 +62,17 @@ pub struct Caller {
 /// A resolved ticket: its user, its expiry, and until when the entry is trusted.
 type CachedTicket = (Associate, Millis, Millis);
 
+/// A verified Basic pair: the user id, its password hash when verified, until when remembered.
+type VerifiedPair = (i64, String, Millis);
+
 /// Ticket and token checks over the store.
 #[derive(Clone)]
 pub struct Auth {
     store: Arc<dyn Store>,
-    /// Recently verified Basic credentials (hash of user and password → user id, until), so a
-    /// REST client sending Basic on every call does not pay an argon2 hash each time.
-    verified: Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, Millis)>>>,
+    /// Recently verified Basic credentials (hash of user and password → user id, its password
+    /// hash then, until), so a REST client sending Basic on every call does not pay an argon2
+    /// hash each time; a changed password (`hookwire user passwd`) no longer matches.
+    verified: Arc<std::sync::Mutex<std::collections::HashMap<String, VerifiedPair>>>,
     /// Recently resolved tickets (hash → user, ticket expiry, trusted until): most calls then
     /// need no database read. Entries are trusted for a few seconds only, since tickets and
     /// users live in the database that other nodes share.
@@ -192,8 +196,11 @@ impl Auth {
             .ok()
             .and_then(|m| m.get(&hash).cloned())
             .filter(|(_, _, until)| *until > now);
-        let (user, expires) = match cached {
-            Some((user, expires, _)) => (user, expires),
+        // A cached entry keeps the trust it was given when read from the database: renewing it
+        // on every use would let a ticket in steady use outlive its removal (a new password,
+        // a removed user) forever.
+        let (user, expires, trusted_until) = match cached {
+            Some(entry) => entry,
             None => {
                 let (user_id, expires) = self
                     .store
@@ -205,7 +212,7 @@ impl Auth {
                     .user_by_id(user_id)
                     .await?
                     .ok_or(AuthError::UnknownTicket)?;
-                (associate_of(&user), expires)
+                (associate_of(&user), expires, now + TRUST_MS)
             }
         };
         if expires < now {
@@ -223,7 +230,7 @@ impl Auth {
             if m.len() > 10_000 {
                 m.retain(|_, (_, _, until)| *until > now);
             }
-            m.insert(hash, (user.clone(), expires, now + TRUST_MS));
+            m.insert(hash, (user.clone(), expires, trusted_until));
         }
         let app = self.app(app_token).await?;
         Ok(Caller { user, app })
@@ -245,20 +252,26 @@ impl Auth {
             .verified
             .lock()
             .ok()
-            .and_then(|m| m.get(&key).copied())
-            .filter(|(_, until)| *until > now)
-            .map(|(id, _)| id);
-        let user = match remembered {
-            Some(id) => self
+            .and_then(|m| m.get(&key).cloned())
+            .filter(|(_, _, until)| *until > now);
+        let remembered = match remembered {
+            Some((id, hash, _)) => self
                 .store
                 .user_by_id(id)
                 .await?
-                .ok_or(AuthError::WrongPassword)?,
+                .filter(|user| user.password_hash == hash),
+            None => None,
+        };
+        let user = match remembered {
+            Some(user) => user,
             None => {
                 let user = self.check_password(user_name, password, client).await?;
                 if let Ok(mut m) = self.verified.lock() {
-                    m.retain(|_, (_, until)| *until > now);
-                    m.insert(key, (user.id, now + REMEMBER_MS));
+                    m.retain(|_, (_, _, until)| *until > now);
+                    m.insert(
+                        key,
+                        (user.id, user.password_hash.clone(), now + REMEMBER_MS),
+                    );
                 }
                 user
             }

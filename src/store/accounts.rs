@@ -34,7 +34,59 @@ pub trait Accounts: Send + Sync + 'static {
     async fn ticket(&self, ticket_hash: &str) -> StoreResult<Option<(i64, Millis)>>;
     /// Moves a ticket's expiry to `expires_at`, never earlier than it is.
     async fn extend_ticket(&self, ticket_hash: &str, expires_at: Millis) -> StoreResult<()>;
+
+    /// Every user, by name.
+    async fn users(&self) -> StoreResult<Vec<UserEntry>>;
+    /// Gives the user called `name` (any letter case) a new password and ends its tickets;
+    /// answers the name as stored, None if there is no such user.
+    async fn set_user_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+    ) -> StoreResult<Option<String>>;
+    /// Removes the user called `name` (any letter case) and its tickets; answers the name as
+    /// stored, None if there is no such user.
+    async fn remove_user(&self, name: &str) -> StoreResult<Option<String>>;
+    /// Every application, by name, with the number of webhooks it owns.
+    async fn apps(&self) -> StoreResult<Vec<AppEntry>>;
+    /// Makes the token of the application called `name` unusable; its webhooks stay its own.
+    async fn revoke_app(&self, name: &str) -> StoreResult<Revocation>;
 }
+
+/// A user as `hookwire user list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserEntry {
+    pub id: i64,
+    pub name: String,
+    pub full_name: String,
+    pub created_at: Millis,
+}
+
+/// An application as `hookwire app list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppEntry {
+    pub id: i64,
+    pub name: String,
+    pub revoked: bool,
+    /// Webhooks it owns.
+    pub webhooks: i64,
+    pub created_at: Millis,
+}
+
+/// What `revoke_app` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    AlreadyRevoked,
+    NoSuchApp,
+}
+
+/// A revoked application keeps its row (its webhooks reference it) but its token hash becomes
+/// `revoked:<id>`: unique as the column requires, and never the SHA-256 hex of a token.
+const REVOKED_PREFIX: &str = "revoked:";
+
+/// Finds a user by name as logins do (see `user_by_name`): `$1` the name key, `$2` the name.
+const USER_BY_NAME: &str = "name_key = $1 OR (name_key IS NULL AND name = $2)";
 
 /// The key a user name is unique and found by: user names are case-insensitive in every
 /// script (`Émile` is `ÉMILE`), whatever the database's collation or locale.
@@ -84,9 +136,7 @@ impl<B: Backend> Accounts for B {
         let mut conn = self.reader().await?;
         // A user whose key clashed with another's when keys were first filled in (see
         // `fill_user_name_keys`) has none, and is found by its exact name.
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE name_key = $1 OR (name_key IS NULL AND name = $2)"
-        );
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {USER_BY_NAME}");
         conn.fetch_optional(&sql, &[Arg::String(user_name_key(name)), Arg::Text(name)])
             .await?
             .as_ref()
@@ -176,6 +226,116 @@ impl<B: Backend> Accounts for B {
         .await?;
         Ok(())
     }
+
+    async fn users(&self) -> StoreResult<Vec<UserEntry>> {
+        let mut conn = self.reader().await?;
+        let rows = conn
+            .fetch_all(
+                "SELECT id, name, full_name, created_at FROM users ORDER BY name_key, name",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UserEntry {
+                    id: row.long("id")?,
+                    name: row.text("name")?,
+                    full_name: row.text("full_name")?,
+                    created_at: row.long("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_user_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+    ) -> StoreResult<Option<String>> {
+        let mut tx = self.begin().await?;
+        let Some((id, stored)) = user_id(&mut *tx, name).await? else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE users SET password_hash = $1 WHERE id = $2",
+            &[Arg::Text(password_hash), Arg::Long(id)],
+        )
+        .await?;
+        // Whoever logged in with the old password is logged out.
+        tx.execute("DELETE FROM tickets WHERE user_id = $1", &[Arg::Long(id)])
+            .await?;
+        B::commit(tx).await?;
+        Ok(Some(stored))
+    }
+
+    async fn remove_user(&self, name: &str) -> StoreResult<Option<String>> {
+        let mut tx = self.begin().await?;
+        let Some((id, stored)) = user_id(&mut *tx, name).await? else {
+            return Ok(None);
+        };
+        tx.execute("DELETE FROM tickets WHERE user_id = $1", &[Arg::Long(id)])
+            .await?;
+        tx.execute("DELETE FROM users WHERE id = $1", &[Arg::Long(id)])
+            .await?;
+        B::commit(tx).await?;
+        Ok(Some(stored))
+    }
+
+    async fn apps(&self) -> StoreResult<Vec<AppEntry>> {
+        let mut conn = self.reader().await?;
+        let rows = conn
+            .fetch_all(
+                "SELECT a.id, a.name, a.token_hash, a.created_at, \
+                 (SELECT COUNT(*) FROM webhooks w WHERE w.app_id = a.id) AS webhooks \
+                 FROM apps a ORDER BY a.name",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AppEntry {
+                    id: row.long("id")?,
+                    name: row.text("name")?,
+                    revoked: row.text("token_hash")?.starts_with(REVOKED_PREFIX),
+                    webhooks: row.long("webhooks")?,
+                    created_at: row.long("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_app(&self, name: &str) -> StoreResult<Revocation> {
+        let mut tx = self.begin().await?;
+        let Some(row) = tx
+            .fetch_optional(
+                "SELECT id, token_hash FROM apps WHERE name = $1",
+                &[Arg::Text(name)],
+            )
+            .await?
+        else {
+            return Ok(Revocation::NoSuchApp);
+        };
+        if row.text("token_hash")?.starts_with(REVOKED_PREFIX) {
+            return Ok(Revocation::AlreadyRevoked);
+        }
+        let id = row.long("id")?;
+        tx.execute(
+            "UPDATE apps SET token_hash = $1 WHERE id = $2",
+            &[Arg::String(format!("{REVOKED_PREFIX}{id}")), Arg::Long(id)],
+        )
+        .await?;
+        B::commit(tx).await?;
+        Ok(Revocation::Revoked)
+    }
+}
+
+/// The id and stored name of the user called `name`, found as logins find it.
+async fn user_id(conn: &mut impl Conn, name: &str) -> StoreResult<Option<(i64, String)>> {
+    let sql = format!("SELECT id, name FROM users WHERE {USER_BY_NAME}");
+    conn.fetch_optional(&sql, &[Arg::String(user_name_key(name)), Arg::Text(name)])
+        .await?
+        .map(|row| Ok((row.long("id")?, row.text("name")?)))
+        .transpose()
 }
 
 fn app_from_row(row: &impl StoreRow) -> StoreResult<AppRecord> {

@@ -33,7 +33,7 @@ use crate::domain::outbox::Outcome;
 pub use crate::domain::outbox::{ClaimCaps, Disposition};
 use crate::domain::{Event, Millis};
 
-pub use accounts::Accounts;
+pub use accounts::{Accounts, Revocation};
 pub use outbox::Outbox;
 pub use postgres::PgStore;
 pub use secret_key_file::{KeyFile, SecretKeyError};

@@ -10,7 +10,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod accounts_cli;
 mod cluster;
+mod config_file;
 mod database_url;
 mod delivery_blips;
 mod delivery_contract;
