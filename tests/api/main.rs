@@ -12,6 +12,7 @@ mod support;
 
 mod cluster;
 mod database_url;
+mod deliveries;
 mod delivery_blips;
 mod delivery_contract;
 mod delivery_durability;
