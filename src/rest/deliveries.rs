@@ -175,7 +175,8 @@ fn wants_csv(headers: &HeaderMap) -> bool {
            ("to" = Option<String>, Query, description = "created at or before (ISO 8601)"),
            ("limit" = Option<i64>, Query, description = "deliveries per page, 1 to 1000 (default 100)"),
            ("cursor" = Option<String>, Query, description = "NextCursor of the previous page")),
-    responses((status = 200, body = DeliveryPageJson, description = "newest first; `Accept: text/csv` answers CSV with a header line"),
+    responses((status = 200, description = "newest first; `Accept: text/csv` answers CSV with a header line",
+               content((DeliveryPageJson = "application/json"), (String = "text/csv"))),
               (status = 400, body = ErrorJson), (status = 401, body = ErrorJson),
               (status = 403, body = ErrorJson), (status = 404, body = ErrorJson)),
     security(("SOTicket" = []), ("Basic" = [])))]
