@@ -366,3 +366,64 @@ async fn online_another_applications_webhook_is_403() {
         .collect();
     assert_eq!(seen, HashSet::from([delivery_id]));
 }
+
+#[tokio::test]
+async fn the_attempt_log_ages_out_with_the_retention_window() {
+    let receiver = Receiver::start().await;
+    receiver.set_answer(Answer::status(500).with_body("down"));
+    let mut args = LOOPBACK.to_vec();
+    args.extend([
+        "--retry-delays-ms",
+        "10,10",
+        "--retention-secs",
+        "1",
+        "--failures-to-disable",
+        "100",
+    ]);
+    let api = Api::start(&args).await;
+    let id = rest::id_of(
+        &api.create(hook("aging", &["quote.sent"], &receiver.url("/late")))
+            .await,
+    );
+    signal(&api, "quote.sent", 4).await;
+    // One failed cycle; the next would start after the 1 s window: dead, its 3 attempts logged.
+    let list = format!("/api/v1/Webhook/{id}/Deliveries");
+    let dead = list_when(&api, &format!("{list}?status=dead"), |page| {
+        items(page).len() == 1
+    })
+    .await;
+    let d = &items(&dead)[0];
+    assert_eq!(d["Attempts"], 3, "{d}");
+    assert_eq!(d["LastStatus"], 500, "{d}");
+    assert!(d["NextAttempt"].is_null(), "dead: nothing due: {d}");
+    let delivery_id = d["DeliveryId"].as_i64().unwrap_or_default();
+
+    // Past the window, the sweep (run at start, then every minute) forgets the attempts; the
+    // dead letter itself stays.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let Api {
+        server,
+        ticket,
+        auth,
+    } = api;
+    let api = Api {
+        server: server.restart(),
+        ticket,
+        auth,
+    };
+    let path = format!("{list}/{delivery_id}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let one = api.get(&path).send().await.ok();
+        if one["AttemptLog"] == json!([]) {
+            assert_eq!(one["Status"], "dead", "{one}");
+            assert_eq!(one["Attempts"], 0, "{one}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the attempts were never pruned: {one}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
