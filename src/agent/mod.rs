@@ -5,6 +5,7 @@
 //! translate [`AgentError`] into their wire's error form.
 
 mod carrier;
+mod deliveries;
 mod error;
 mod operation;
 mod save;
@@ -21,6 +22,7 @@ use crate::domain::{
 use crate::store::{Store, StoreError};
 
 pub use carrier::{AssociateCarrier, WebhookCarrier, WebhookResult};
+pub use deliveries::{DeliveryDetail, DeliveryFilter};
 pub use error::AgentError;
 pub use operation::{Answer, Operation, OperationName};
 pub use save::Precondition;

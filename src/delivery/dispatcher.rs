@@ -18,7 +18,9 @@ use super::probing::Probing;
 use super::retry::{NextAttempt, RetryPolicy};
 use super::sender::{AttemptResult, Outgoing, Sender};
 use crate::domain::{Millis, WebhookRecord, WebhookState, now_millis};
-use crate::store::{AttemptRecord, ClaimedDelivery, Disposition, Store, StoreError};
+use crate::store::{
+    AttemptRecord, ClaimedDelivery, Disposition, LoggedAttempt, Store, StoreError, Trigger,
+};
 
 /// Most deliveries claimed in one query.
 const CLAIM_BATCH: usize = 256;
@@ -280,6 +282,7 @@ async fn run_cycle(
             return;
         };
         let started = std::time::Instant::now();
+        let started_at = now_millis();
         let result: AttemptResult = shared
             .sender
             .send(Outgoing {
@@ -340,14 +343,32 @@ async fn run_cycle(
         if !result.success {
             tracing::debug!(webhook_id = webhook.id, event_id = %claim.event.event_id, status = ?result.status, "delivery attempt failed");
         }
+        let next_attempt_at = match disposition {
+            Disposition::Requeue { due } => Some(due),
+            Disposition::KeepLease => pause.map(|delay| now + millis(delay)),
+            Disposition::Delivered | Disposition::Dead => None,
+        };
+        let gone = result.is_gone();
+        let log = LoggedAttempt {
+            event_id: claim.event.event_id.clone(),
+            event_name: claim.event.name.clone(),
+            trigger: Trigger::Automatic,
+            started_at,
+            duration_ms: millis(result.duration),
+            status: result.status.map(i32::from),
+            error: result.error.map(|class| class.as_str()),
+            response: result.response,
+            next_attempt_at,
+        };
         let record = AttemptRecord {
             delivery_id: claim.id,
             webhook_id: webhook.id,
             success: result.success,
-            gone: result.is_gone(),
+            gone,
             counted,
             report: (!result.success).then_some(result.report),
             disposition,
+            log,
         };
         let recording = shared
             .store

@@ -12,8 +12,11 @@ use super::ssrf::{GuardedResolver, TargetPolicy};
 
 /// `LastError` keeps at most this many characters (NetServer's column is String(4000)).
 pub const MAX_REPORT_CHARS: usize = 4000;
-/// Most of a target's answer body read: more would not fit in the report anyway.
-const MAX_BODY_READ: usize = 16 * 1024;
+/// Most of a target's answer body read and kept in the attempt log (docs/DELIVERY.md,
+/// Attempt log); `LastError` keeps less anyway.
+pub const MAX_BODY_READ: usize = 4 * 1024;
+/// Most of an answer's headers kept in the attempt log.
+const MAX_HEADERS_KEPT: usize = 4 * 1024;
 
 /// Headers hookwire sets; a webhook's custom Headers cannot replace them.
 const RESERVED: [&str; 14] = [
@@ -56,6 +59,29 @@ pub struct Outgoing<'a> {
     pub test: bool,
 }
 
+/// Why an attempt got no HTTP answer, as the attempt log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    Timeout,
+    Connect,
+    Tls,
+    /// The SSRF guard refused the target's address.
+    RefusedByPolicy,
+    Other,
+}
+
+impl ErrorClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Connect => "connect",
+            ErrorClass::Tls => "tls",
+            ErrorClass::RefusedByPolicy => "refused-by-policy",
+            ErrorClass::Other => "other",
+        }
+    }
+}
+
 /// What one attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptResult {
@@ -67,15 +93,25 @@ pub struct AttemptResult {
     /// How long a `429` or `503` asked us to wait (`Retry-After`, seconds or an HTTP date),
     /// capped at [`MAX_RETRY_AFTER`].
     pub retry_after: Option<Duration>,
+    /// Why there is no HTTP answer; None when there is one.
+    pub error: Option<ErrorClass>,
+    /// For the attempt log: the answer's status line, headers (≤ 4 KiB) and body (≤ 4 KiB),
+    /// or the transport error.
+    pub response: String,
+    /// From the request's start to the end of the answer read (or the error).
+    pub duration: Duration,
 }
 
 impl AttemptResult {
-    fn failed(report: String) -> AttemptResult {
+    fn failed(class: ErrorClass, report: String) -> AttemptResult {
         AttemptResult {
             success: false,
             status: None,
-            report: cut(report),
+            report: cut(report.clone()),
             retry_after: None,
+            error: Some(class),
+            response: report,
+            duration: Duration::ZERO,
         }
     }
 
@@ -185,9 +221,21 @@ impl Sender {
 
     /// Sends one attempt. Never panics on what the target does.
     pub async fn send(&self, out: Outgoing<'_>) -> AttemptResult {
+        let started = std::time::Instant::now();
+        let mut result = self.attempt(out).await;
+        result.duration = started.elapsed();
+        result
+    }
+
+    async fn attempt(&self, out: Outgoing<'_>) -> AttemptResult {
         let url = match url::Url::parse(out.url) {
             Ok(u) => u,
-            Err(e) => return AttemptResult::failed(format!("invalid TargetUrl {}: {e}", out.url)),
+            Err(e) => {
+                return AttemptResult::failed(
+                    ErrorClass::Other,
+                    format!("invalid TargetUrl {}: {e}", out.url),
+                );
+            }
         };
         // IP literals never reach the resolver, so they are checked here.
         if let Some(host) = url.host_str() {
@@ -195,7 +243,10 @@ impl Sender {
             if let Ok(ip) = bare.parse::<IpAddr>()
                 && !self.settings.policy.permits(ip)
             {
-                return AttemptResult::failed(self.settings.policy.refusal(host, ip));
+                return AttemptResult::failed(
+                    ErrorClass::RefusedByPolicy,
+                    self.settings.policy.refusal(host, ip),
+                );
             }
         }
         let headers = self.headers(&out, chrono::Utc::now().timestamp());
@@ -208,7 +259,7 @@ impl Sender {
             .await
         {
             Ok(r) => r,
-            Err(e) => return AttemptResult::failed(describe_error(&e)),
+            Err(e) => return AttemptResult::failed(classify(&e), describe_error(&e)),
         };
         let status = response.status();
         let retry_after = match status.as_u16() {
@@ -225,18 +276,25 @@ impl Sender {
             status.as_u16(),
             status.canonical_reason().unwrap_or("")
         );
+        let headers_start = report.len();
         for (name, value) in response.headers() {
-            report.push_str(&format!(
-                "{name}: {}\r\n",
-                String::from_utf8_lossy(value.as_bytes())
-            ));
+            let line = format!("{name}: {}\r\n", String::from_utf8_lossy(value.as_bytes()));
+            if report.len() - headers_start + line.len() > MAX_HEADERS_KEPT {
+                report.push_str("[more headers not kept]\r\n");
+                break;
+            }
+            report.push_str(&line);
         }
         report.push_str("\r\n");
         let mut response = response;
         let mut body = Vec::new();
+        // Only the first 4 KiB are kept: the rest is neither read nor buffered.
         while body.len() < MAX_BODY_READ {
             match response.chunk().await {
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(Some(chunk)) => {
+                    let room = MAX_BODY_READ - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
                 Ok(None) => break,
                 Err(e) => {
                     report.push_str(&format!("[reading the body failed: {e}]"));
@@ -248,9 +306,38 @@ impl Sender {
         AttemptResult {
             success: status.is_success(),
             status: Some(status.as_u16()),
-            report: cut(report),
+            report: cut(report.clone()),
             retry_after,
+            error: None,
+            response: report,
+            duration: Duration::ZERO,
         }
+    }
+}
+
+/// The class of a transport error, for the attempt log. TLS failures surface as connect
+/// errors; they are told apart by their causes' words (rustls is not a direct dependency).
+fn classify(e: &reqwest::Error) -> ErrorClass {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<super::ssrf::Refused>().is_some() {
+            return ErrorClass::RefusedByPolicy;
+        }
+        let text = s.to_string().to_ascii_lowercase();
+        if ["certificate", "tls", "handshake", "alert"]
+            .iter()
+            .any(|w| text.contains(w))
+        {
+            return ErrorClass::Tls;
+        }
+        source = s.source();
+    }
+    if e.is_timeout() {
+        ErrorClass::Timeout
+    } else if e.is_connect() {
+        ErrorClass::Connect
+    } else {
+        ErrorClass::Other
     }
 }
 

@@ -80,6 +80,19 @@ pub fn is_global(ip: IpAddr) -> bool {
     }
 }
 
+/// The resolver's refusal of an address the guard does not permit: its own type, so the
+/// attempt log can tell it (`refused-by-policy`) from a failure to connect.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 /// The HTTP client's resolver: system DNS, then only permitted addresses.
 #[derive(Debug, Clone)]
 pub struct GuardedResolver {
@@ -102,7 +115,7 @@ impl Resolve for GuardedResolver {
                 .collect();
             match (allowed.is_empty(), found.first()) {
                 (false, _) => Ok(Box::new(allowed.into_iter()) as Addrs),
-                (true, Some(first)) => Err(policy.refusal(&host, first.ip()).into()),
+                (true, Some(first)) => Err(Refused(policy.refusal(&host, first.ip())).into()),
                 (true, None) => Err(format!("{host} resolves to no address").into()),
             }
         })

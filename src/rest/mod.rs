@@ -6,9 +6,11 @@
 //! - `json`: the carriers' JSON forms, `members`: their member names read from the types;
 //! - `extract`: the extractors (caller, body, parameters);
 //! - `webhooks` (RESTful) and `agents` (RPC): the handlers; `patch`: JSON Patch / Merge Patch;
+//! - `deliveries`: the delivery log (list, CSV, one delivery with its attempts);
 //! - `error`: one JSON error form and the status codes of docs/REST.md (Errors).
 
 mod agents;
+mod deliveries;
 mod error;
 mod extract;
 pub mod json;
@@ -32,10 +34,12 @@ use crate::state::AppState;
     paths(
         webhooks::default_webhook, webhooks::list, webhooks::create, webhooks::get, webhooks::put,
         webhooks::patch, webhooks::delete, webhooks::test, webhooks::signal, webhooks::last_error,
-        agents::call
+        agents::call, deliveries::list, deliveries::get
     ),
     components(schemas(json::WebhookJson, json::WebhookWithLinks, json::WebhookBody, json::WebhookResultJson,
-                       json::AssociateJson, json::ListItemJson, json::LinksJson, json::ErrorJson)),
+                       json::AssociateJson, json::ListItemJson, json::LinksJson, json::ErrorJson,
+                       deliveries::DeliveryPageJson, deliveries::DeliveryJson, deliveries::DeliveryDetailJson,
+                       deliveries::AttemptJson)),
     modifiers(&Security, &AgentMethods),
     tags((name = "Webhook", description = "RESTful /api/v1/Webhook"), (name = "Agents", description = "Agent RPC"))
 )]
@@ -103,6 +107,11 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         .route(
             "/api/v1/Webhook/{id}/{part}",
             get(webhooks::last_error).post(webhooks::signal),
+        )
+        .route("/api/v1/Webhook/{id}/Deliveries", get(deliveries::list))
+        .route(
+            "/api/v1/Webhook/{id}/Deliveries/{delivery}",
+            get(deliveries::get),
         )
         .route("/api/v1/Agents/Webhook/{method}", post(agents::call))
         .method_not_allowed_fallback(method_not_allowed)

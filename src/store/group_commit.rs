@@ -10,6 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
+use super::attempt_log;
 use super::outbox_sql::{Claim, apply_attempt, claim, count, settle, subscriptions};
 use super::rows::matching_webhooks;
 use super::sql::Conn;
@@ -117,7 +118,7 @@ pub(crate) fn is_durable(jobs: &[Job]) -> bool {
 
 /// Applies `jobs` inside the open transaction `conn`, in this order: attempt outcomes (which
 /// free per-webhook slots, and a webhook they disable must not receive the batch's events as
-/// Active), then events (with the state-change events the outcomes caused), then claims (which
+/// Active) and their attempt-log rows, then events (with the state-change events the outcomes caused), then claims (which
 /// may take those events' deliveries at once). Returns one result per job, in job order.
 pub(crate) async fn run_batch<B: BatchSql>(
     backend: &B,
@@ -161,6 +162,14 @@ pub(crate) async fn run_batch<B: BatchSql>(
             results[i] = Some(BatchResult::State(state));
         }
     }
+    let logged: Vec<&AttemptRecord> = jobs
+        .iter()
+        .filter_map(|job| match job {
+            Job::Attempt(a, _, _) => Some(a),
+            _ => None,
+        })
+        .collect();
+    attempt_log::insert(conn, &logged).await?;
     if !state_events.is_empty() || is_durable(jobs) {
         let subscribers = backend.subscriptions(conn).await?;
         let mut queued: Vec<(&Event, Vec<i32>)> = Vec::new();

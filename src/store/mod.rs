@@ -2,8 +2,9 @@
 //! are interchangeable. Business rules stay in the agent and in `domain::outbox`; the store
 //! only reads and writes.
 //!
-//! - `accounts`, `webhooks`, `outbox`: the three concerns of [`Store`], each a trait written
-//!   once for every [`backend::Backend`] over the statement layer in `sql`;
+//! - `accounts`, `webhooks`, `outbox`, `deliveries`: the concerns of [`Store`], each a trait
+//!   written once for every [`backend::Backend`] over the statement layer in `sql`;
+//! - `attempt_log`: the attempt log's writes (in group commit) and its retention prune;
 //! - `outbox_sql`, `group_commit`: the outbox statements, and the writer task that batches
 //!   events, attempt outcomes and claims per transaction, in one order;
 //! - `rows`: row → record mapping and column conventions both backends share;
@@ -12,7 +13,9 @@
 //! - `secret_box`, `secret_key_file`, `secret_unlock`: webhook Secrets encrypted at rest.
 
 mod accounts;
+mod attempt_log;
 mod backend;
+mod deliveries;
 mod group_commit;
 mod outbox;
 mod outbox_sql;
@@ -34,6 +37,7 @@ pub use crate::domain::outbox::{ClaimCaps, Disposition};
 use crate::domain::{Event, Millis};
 
 pub use accounts::{Accounts, Revocation};
+pub use deliveries::{AttemptEntry, DeliveryLog, DeliveryQuery, DeliveryState, DeliverySummary};
 pub use outbox::Outbox;
 pub use postgres::PgStore;
 pub use secret_key_file::{KeyFile, SecretKeyError};
@@ -114,6 +118,42 @@ pub struct AttemptRecord {
     /// `LastError` on failure.
     pub report: Option<String>,
     pub disposition: Disposition,
+    /// Its row in the attempt log, written in the same transaction.
+    pub log: LoggedAttempt,
+}
+
+/// What started an attempt. Manual retries and test pings are logged too once they are
+/// delivery attempts of their own (docs/DELIVERY.md, Attempt log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The dispatcher's retry cycle.
+    Automatic,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Automatic => "automatic",
+        }
+    }
+}
+
+/// One attempt as the attempt log keeps it; the delivery and webhook are the record's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedAttempt {
+    pub event_id: String,
+    pub event_name: String,
+    pub trigger: Trigger,
+    pub started_at: Millis,
+    pub duration_ms: i64,
+    /// The HTTP status, when the receiver answered.
+    pub status: Option<i32>,
+    /// The transport error class (`timeout`, `connect`, ...) when it did not.
+    pub error: Option<&'static str>,
+    /// Status line, headers and body (cut at 4 KiB), or the transport error.
+    pub response: String,
+    /// When the delivery will be tried again; None when it will not.
+    pub next_attempt_at: Option<Millis>,
 }
 
 impl AttemptRecord {
@@ -152,10 +192,10 @@ pub struct QueueStats {
     pub oldest_due: Option<Millis>,
 }
 
-/// Everything the server keeps: accounts, webhooks and the outbox.
-pub trait Store: Accounts + Webhooks + Outbox {}
+/// Everything the server keeps: accounts, webhooks, the outbox and its delivery log.
+pub trait Store: Accounts + Webhooks + Outbox + DeliveryLog {}
 
-impl<T: Accounts + Webhooks + Outbox + ?Sized> Store for T {}
+impl<T: Accounts + Webhooks + Outbox + DeliveryLog + ?Sized> Store for T {}
 
 /// A migrator over a backend's migrations, `(version, description, SQL)` in order; the SQL is
 /// compiled in, so the binary carries its schema.

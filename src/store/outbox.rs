@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
+use super::attempt_log;
 use super::backend::{Backend, ConnOf};
 use super::outbox_sql::Claim;
 use super::rows::{DEAD, DELIVERED, PENDING, StoreRow};
@@ -47,8 +48,9 @@ pub trait Outbox: Send + Sync + 'static {
     async fn set_aside(&self, deliveries: &[(i64, String)]) -> StoreResult<()>;
     /// Gives leased deliveries back to the queue (clean shutdown).
     async fn release_leases(&self, ids: &[i64]) -> StoreResult<()>;
-    /// Moves deliveries created before `cutoff` that never succeeded to the dead-letter list
-    /// and forgets delivered ones that old. Returns how many went dead.
+    /// Moves deliveries created before `cutoff` that never succeeded to the dead-letter list,
+    /// forgets delivered ones that old and attempts started before it. Returns how many went
+    /// dead.
     async fn sweep(&self, now: Millis, cutoff: Millis) -> StoreResult<u64>;
     /// Called once when a server starts: gives back leases a crashed process of this node
     /// left behind. Returns how many were released.
@@ -188,6 +190,14 @@ impl<B: Backend> Outbox for B {
         )
         .await?;
         B::commit(tx).await?;
+        // The attempt log ages out with the window, a bounded batch per statement, so the
+        // writer is never held long.
+        loop {
+            let pruned = attempt_log::prune(&mut *self.writer().await?, cutoff).await?;
+            if pruned < attempt_log::PRUNE_BATCH.unsigned_abs() {
+                break;
+            }
+        }
         Ok(dead)
     }
 

@@ -14,6 +14,7 @@ mod accounts_cli;
 mod cluster;
 mod config_file;
 mod database_url;
+mod deliveries;
 mod delivery_blips;
 mod delivery_contract;
 mod delivery_durability;

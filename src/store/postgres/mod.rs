@@ -61,6 +61,11 @@ fn migrator() -> Migrator {
             "name_key locked_by",
             include_str!("../../../migrations/postgres/0004_name_key_locked_by.sql"),
         ),
+        (
+            5,
+            "attempt log",
+            include_str!("../../../migrations/postgres/0005_attempt_log.sql"),
+        ),
     ])
 }
 

@@ -72,6 +72,11 @@ fn migrator() -> Migrator {
             "name_key locked_by",
             include_str!("../../../migrations/sqlite/0004_name_key_locked_by.sql"),
         ),
+        (
+            5,
+            "attempt log",
+            include_str!("../../../migrations/sqlite/0005_attempt_log.sql"),
+        ),
     ])
 }
 
