@@ -1,6 +1,8 @@
 //! The commands of the `hookwire` binary; `main.rs` only parses the arguments and calls one of
 //! these. Each returns the message to print on failure (the binary exits non-zero with it).
 
+mod webhook;
+
 use std::sync::Arc;
 
 use crate::auth::{InitialPassword, MAX_USER_NAME_CHARS, random_token, sha256_hex};
@@ -11,6 +13,7 @@ use crate::startup::Application;
 use crate::store::{self, Revocation, Store};
 
 pub use crate::observe::{LogFormat, init_logging};
+pub use webhook::{WebhookChange, change_webhook, list_webhooks, show_webhook};
 
 /// `hookwire serve`: runs until SIGTERM; prints the configuration summary once listening.
 pub async fn serve(config: ServeConfig) -> Result<(), String> {

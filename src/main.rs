@@ -39,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         action: AppAction,
     },
+    /// Inspect and manage webhooks (beside a running server on the same database).
+    Webhook {
+        #[command(subcommand)]
+        action: WebhookAction,
+    },
     /// Inspect and replay the dead-letter list (deliveries past the retention window).
     DeadLetters {
         #[command(subcommand)]
@@ -55,6 +60,51 @@ enum Command {
 enum ConfigAction {
     /// Print a commented configuration file with every option of `serve` and its default.
     Example,
+}
+
+/// The database of a webhook command, and the key that opens its webhooks' Secrets.
+#[derive(clap::Args)]
+struct WebhookDatabase {
+    #[command(flatten)]
+    database: DatabaseConfig,
+    /// The server's secret key file (`serve --secret-key-file`; on SQLite, by default the
+    /// database file's name with `.key` added).
+    #[arg(long, env = "HOOKWIRE_SECRET_KEY_FILE")]
+    secret_key_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum WebhookAction {
+    /// List the webhooks: id, name, state, target, events and usage counters.
+    List {
+        #[command(flatten)]
+        db: WebhookDatabase,
+    },
+    /// Show every field of one webhook, with its counters and LastError.
+    Show {
+        id: i32,
+        #[command(flatten)]
+        db: WebhookDatabase,
+    },
+    /// Stop a webhook (its events are no longer queued; queued deliveries are kept).
+    Stop {
+        id: i32,
+        #[command(flatten)]
+        db: WebhookDatabase,
+    },
+    /// Make a webhook Active again (as SaveWebhook with State Active: counters reset, parked
+    /// deliveries sent now).
+    Restart {
+        id: i32,
+        #[command(flatten)]
+        db: WebhookDatabase,
+    },
+    /// Delete a webhook and its undelivered events.
+    Delete {
+        id: i32,
+        #[command(flatten)]
+        db: WebhookDatabase,
+    },
 }
 
 #[derive(Subcommand)]
@@ -214,8 +264,25 @@ async fn run(command: Command) -> Result<(), String> {
         Command::DeadLetters {
             action: DeadLetterAction::Replay { webhook, database },
         } => cli::replay_dead_letters(webhook, &database).await,
+        Command::Webhook { action } => run_webhook(action).await,
         Command::Config {
             action: ConfigAction::Example,
         } => cli::print_config_example(),
     }
+}
+
+async fn run_webhook(action: WebhookAction) -> Result<(), String> {
+    use cli::WebhookChange;
+    let (id, change, db) = match action {
+        WebhookAction::List { db } => {
+            return cli::list_webhooks(&db.database, db.secret_key_file.as_deref()).await;
+        }
+        WebhookAction::Show { id, db } => {
+            return cli::show_webhook(id, &db.database, db.secret_key_file.as_deref()).await;
+        }
+        WebhookAction::Stop { id, db } => (id, WebhookChange::Stop, db),
+        WebhookAction::Restart { id, db } => (id, WebhookChange::Restart, db),
+        WebhookAction::Delete { id, db } => (id, WebhookChange::Delete, db),
+    };
+    cli::change_webhook(id, change, &db.database, db.secret_key_file.as_deref()).await
 }

@@ -112,6 +112,25 @@ impl WebhookAgent {
         .into())
     }
 
+    /// Sets webhook `id`'s State as a SaveWebhook changing only the State does (the same
+    /// rules: to Active resets the counters and makes parked deliveries due now; the
+    /// state-change event fires). The operator CLI's `webhook stop|restart`.
+    pub async fn set_webhook_state(
+        &self,
+        caller: &Caller,
+        id: i32,
+        state: WebhookState,
+    ) -> Result<WebhookCarrier, AgentError> {
+        self.update_webhook(caller, id, None, |_| {
+            Ok::<_, AgentError>(WebhookInput {
+                webhook_id: id,
+                state: Some(state),
+                ..WebhookInput::default()
+            })
+        })
+        .await
+    }
+
     /// Validates `input` over `base` (the stored version it replaces; `None` creates), pings
     /// the target when SaveWebhook must, and writes. An update is written only if the stored
     /// webhook's `updated` is still `if_updated` (`None`: whatever it is); `Ok(None)` when the

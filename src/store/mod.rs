@@ -285,7 +285,20 @@ pub fn describe(url: &str) -> String {
 /// (`--secret-key-file`), or by default, on SQLite, `<database file>.key` (created on first start).
 pub async fn open_with_secrets(url: &str, key_file: Option<&Path>) -> StoreResult<Arc<dyn Store>> {
     let key_file = KeyFile::for_database(url, key_file)?;
-    let store = open(url).await?;
+    unlock(open(url).await?, key_file).await
+}
+
+/// Opens an existing database like [`open_existing`] and unlocks its webhook Secrets like
+/// [`open_with_secrets`]: the operator commands that read or write webhooks.
+pub async fn open_existing_with_secrets(
+    url: &str,
+    key_file: Option<&Path>,
+) -> StoreResult<Arc<dyn Store>> {
+    let key_file = KeyFile::for_database(url, key_file)?;
+    unlock(open_existing(url).await?, key_file).await
+}
+
+async fn unlock(store: Arc<dyn Store>, key_file: KeyFile) -> StoreResult<Arc<dyn Store>> {
     let (secrets, created) = key_file.load()?;
     let sealed = match store.unlock_secrets(secrets).await {
         Ok(sealed) => sealed,

@@ -38,3 +38,4 @@ mod soap_wire;
 mod store_integrity;
 mod store_parity;
 mod value_roundtrip;
+mod webhook_cli;

@@ -221,6 +221,23 @@ impl TestServer {
         )
     }
 
+    /// Runs a `hookwire` CLI command on this server's database (`--database` added, and its
+    /// secret key file on PostgreSQL): (success, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(binary())
+            .args(args)
+            .args(["--database", &self.database_url])
+            .envs(self.database.iter().flat_map(|db| db.secret_key_env()))
+            .env("HOOKWIRE_LOG", "warn")
+            .output()
+            .expect("run hookwire");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
