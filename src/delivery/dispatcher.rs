@@ -281,7 +281,6 @@ async fn run_cycle(
             let _ = shared.store.release_leases(&[claim.id]).await;
             return;
         };
-        let started = std::time::Instant::now();
         let started_at = now_millis();
         let result: AttemptResult = shared
             .sender
@@ -297,7 +296,7 @@ async fn run_cycle(
             })
             .await;
         attempts += 1;
-        crate::observe::attempt(webhook.id, &claim.event, attempts, &result, started);
+        crate::observe::attempt(webhook.id, &claim.event, attempts, &result);
         let now = now_millis();
         let counted = if result.success {
             shared.probing.succeeded(webhook.id);

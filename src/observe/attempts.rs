@@ -1,7 +1,7 @@
 //! What one delivery attempt and one SignalEvent record: counters, histograms, the attempt's
 //! log line.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::recorder::{ATTEMPT_DURATION, DELIVERY_LATENCY};
 use crate::delivery::sender::AttemptResult;
@@ -15,16 +15,10 @@ pub fn signal_accepted(queued: usize) {
 }
 
 /// One attempt (`attempt`: its number for this delivery, 1 for the first) of `event` to
-/// webhook `webhook_id`, started at `started`: the attempt counters and histograms, the
+/// webhook `webhook_id`, timed by the sender (`result.duration`): the attempt counters and histograms, the
 /// SignalEvent→delivered latency when it succeeded, and one log line at `info`.
-pub fn attempt(
-    webhook_id: i32,
-    event: &Event,
-    attempt: u32,
-    result: &AttemptResult,
-    started: Instant,
-) {
-    let took = started.elapsed();
+pub fn attempt(webhook_id: i32, event: &Event, attempt: u32, result: &AttemptResult) {
+    let took = result.duration;
     let outcome = if result.success {
         "delivered"
     } else {

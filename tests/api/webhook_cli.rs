@@ -64,13 +64,7 @@ async fn save_webhook(server: &TestServer, ticket: &str, target: &str) -> i32 {
 
 async fn get_webhook(server: &TestServer, ticket: &str, id: i32) -> Reply {
     server
-        .call(
-            NS88,
-            SOAP11,
-            ticket,
-            "GetWebhook",
-            &format!("<tns:WebhookId>{id}</tns:WebhookId>"),
-        )
+        .call_on_webhook(NS88, SOAP11, ticket, "GetWebhook", id)
         .await
         .ok()
 }
