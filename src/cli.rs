@@ -1,6 +1,7 @@
 //! The commands of the `hookwire` binary; `main.rs` only parses the arguments and calls one of
 //! these. Each returns the message to print on failure (the binary exits non-zero with it).
 
+mod deliveries;
 mod webhook;
 
 use std::sync::Arc;
@@ -12,7 +13,9 @@ use crate::domain::now_millis;
 use crate::startup::Application;
 use crate::store::{self, Revocation, Store};
 
+pub use crate::agent::{DeliveryFilter, RecoverWindow};
 pub use crate::observe::{LogFormat, init_logging};
+pub use deliveries::{list_deliveries, recover_deliveries, retry_delivery};
 pub use webhook::{WebhookChange, change_webhook, list_webhooks, show_webhook};
 
 /// `hookwire serve`: runs until SIGTERM; prints the configuration summary once listening.

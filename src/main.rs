@@ -44,7 +44,13 @@ enum Command {
         #[command(subcommand)]
         action: WebhookAction,
     },
-    /// Inspect and replay the dead-letter list (deliveries past the retention window).
+    /// The delivery log: a webhook's deliveries, Retry, Recover, the dead-letter list.
+    Deliveries {
+        #[command(subcommand)]
+        action: DeliveriesAction,
+    },
+    /// The old name of `deliveries dead-letters` and `deliveries replay`.
+    #[command(hide = true)]
     DeadLetters {
         #[command(subcommand)]
         action: DeadLetterAction,
@@ -104,6 +110,78 @@ enum WebhookAction {
         id: i32,
         #[command(flatten)]
         db: WebhookDatabase,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeliveriesAction {
+    /// A webhook's deliveries, newest first, a page at a time (tab-separated, or CSV).
+    List {
+        #[arg(long)]
+        webhook: i32,
+        /// pending, retrying, delivered, parked or dead.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only deliveries of this event.
+        #[arg(long)]
+        event: Option<String>,
+        /// Created at or after (ISO 8601).
+        #[arg(long)]
+        from: Option<String>,
+        /// Created at or before (ISO 8601).
+        #[arg(long)]
+        to: Option<String>,
+        /// Deliveries per page, 1 to 1000.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// The next page: the cursor the previous one printed.
+        #[arg(long)]
+        cursor: Option<String>,
+        /// CSV with a header line, as REST exports it.
+        #[arg(long)]
+        csv: bool,
+        #[command(flatten)]
+        db: WebhookDatabase,
+    },
+    /// Queue one delivery for a manual attempt now, whatever its state (the running server
+    /// sends it; a parked one once its webhook is restarted). Counts towards nothing.
+    Retry {
+        /// The delivery's id (`deliveries list`).
+        id: i64,
+        #[command(flatten)]
+        db: WebhookDatabase,
+    },
+    /// Queue again every undelivered delivery of a webhook created in a time window, dead
+    /// letters included. Counts towards nothing.
+    Recover {
+        #[arg(long)]
+        webhook: i32,
+        /// Start of the window (ISO 8601).
+        #[arg(long)]
+        since: String,
+        /// End of the window (ISO 8601; default now).
+        #[arg(long)]
+        until: Option<String>,
+        #[command(flatten)]
+        db: WebhookDatabase,
+    },
+    /// List dead deliveries, oldest first, of every webhook or one.
+    DeadLetters {
+        /// Only this webhook's.
+        #[arg(long)]
+        webhook: Option<i32>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Put dead deliveries back in the queue (a running server delivers them).
+    Replay {
+        /// Only this webhook's.
+        #[arg(long)]
+        webhook: Option<i32>,
+        #[command(flatten)]
+        database: DatabaseConfig,
     },
 }
 
@@ -265,9 +343,61 @@ async fn run(command: Command) -> Result<(), String> {
             action: DeadLetterAction::Replay { webhook, database },
         } => cli::replay_dead_letters(webhook, &database).await,
         Command::Webhook { action } => run_webhook(action).await,
+        Command::Deliveries { action } => run_deliveries(action).await,
         Command::Config {
             action: ConfigAction::Example,
         } => cli::print_config_example(),
+    }
+}
+
+async fn run_deliveries(action: DeliveriesAction) -> Result<(), String> {
+    match action {
+        DeliveriesAction::List {
+            webhook,
+            status,
+            event,
+            from,
+            to,
+            limit,
+            cursor,
+            csv,
+            db,
+        } => {
+            let filter = cli::DeliveryFilter {
+                status,
+                event,
+                from,
+                to,
+                limit: Some(limit.to_string()),
+                cursor,
+            };
+            let key_file = db.secret_key_file.as_deref();
+            cli::list_deliveries(webhook, filter, csv, &db.database, key_file).await
+        }
+        DeliveriesAction::Retry { id, db } => {
+            cli::retry_delivery(id, &db.database, db.secret_key_file.as_deref()).await
+        }
+        DeliveriesAction::Recover {
+            webhook,
+            since,
+            until,
+            db,
+        } => {
+            let window = cli::RecoverWindow {
+                since: Some(since),
+                until,
+            };
+            let key_file = db.secret_key_file.as_deref();
+            cli::recover_deliveries(webhook, window, &db.database, key_file).await
+        }
+        DeliveriesAction::DeadLetters {
+            webhook,
+            limit,
+            database,
+        } => cli::list_dead_letters(webhook, limit, &database).await,
+        DeliveriesAction::Replay { webhook, database } => {
+            cli::replay_dead_letters(webhook, &database).await
+        }
     }
 }
 

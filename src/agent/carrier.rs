@@ -29,6 +29,7 @@
 use crate::domain::{
     Associate, Millis, NotifyVia, NotifyWhen, TypedValue, WebhookRecord, WebhookState, WebhookUsage,
 };
+use crate::store::WebhookActivity;
 
 /// The `Webhook` carrier as clients see it, associates resolved. Unsaved webhooks
 /// (CreateDefaultWebhook) have id 0, no dates and nulls where NetServer has nulls.
@@ -56,6 +57,9 @@ pub struct WebhookCarrier {
     pub notify_via: NotifyVia,
     pub notify_when: NotifyWhen,
     pub usage: WebhookUsage,
+    /// Its last attempt and failures of the last 24 hours: hookwire's summary, answered by
+    /// REST only (SOAP carriers stay as NetServer's).
+    pub activity: WebhookActivity,
 }
 
 impl WebhookCarrier {
@@ -82,6 +86,7 @@ impl WebhookCarrier {
             notify_via: NotifyVia::None,
             notify_when: NotifyWhen::default(),
             usage: WebhookUsage::default(),
+            activity: WebhookActivity::default(),
         }
     }
 
@@ -90,6 +95,7 @@ impl WebhookCarrier {
         registered_associate: Option<Associate>,
         updated_associate: Option<Associate>,
         error_associates: Vec<(i32, Option<Associate>)>,
+        activity: WebhookActivity,
     ) -> WebhookCarrier {
         WebhookCarrier {
             id: r.id,
@@ -112,6 +118,26 @@ impl WebhookCarrier {
             notify_via: r.notify_via,
             notify_when: r.notify_when,
             usage: r.usage,
+            activity,
+        }
+    }
+}
+
+impl WebhookCarrier {
+    /// The last attempt's result in plain words: `200 OK`, `503 Service Unavailable`, or
+    /// the transport error class (`timeout`, `connect`, ...); None before any attempt.
+    pub fn last_result(&self) -> Option<String> {
+        let a = &self.activity;
+        match (a.last_status, &a.last_error) {
+            (Some(status), _) => Some(
+                u16::try_from(status)
+                    .ok()
+                    .and_then(|s| axum::http::StatusCode::from_u16(s).ok())
+                    .and_then(|s| s.canonical_reason())
+                    .map_or_else(|| status.to_string(), |why| format!("{status} {why}")),
+            ),
+            (None, Some(class)) => Some(class.clone()),
+            (None, None) => None,
         }
     }
 }

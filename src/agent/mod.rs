@@ -8,6 +8,7 @@ mod carrier;
 mod deliveries;
 mod error;
 mod operation;
+mod recovery;
 mod save;
 
 use std::sync::Arc;
@@ -22,9 +23,10 @@ use crate::domain::{
 use crate::store::{Store, StoreError};
 
 pub use carrier::{AssociateCarrier, WebhookCarrier, WebhookResult};
-pub use deliveries::{DeliveryDetail, DeliveryFilter};
+pub use deliveries::{DeliveryDetail, DeliveryFilter, deliveries_csv};
 pub use error::AgentError;
 pub use operation::{Answer, Operation, OperationName};
+pub use recovery::RecoverWindow;
 pub use save::Precondition;
 
 /// Rules that depend on the server's configuration.
@@ -254,11 +256,13 @@ impl WebhookAgent {
         for id in &record.error_associates {
             error_associates.push((*id, self.auth.associate(*id).await?));
         }
+        let activity = self.activity(record.id).await?;
         Ok(WebhookCarrier::from_record(
             record,
             registered,
             updated,
             error_associates,
+            activity,
         ))
     }
 }

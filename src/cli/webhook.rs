@@ -157,7 +157,10 @@ fn describe(w: &WebhookCarrier) -> String {
 /// webhook is visible). It sends nothing: no test pings (a stop or restart changes no target),
 /// and a running server's dispatcher picks up what a restart made due (PostgreSQL wakes it; on
 /// SQLite its poll interval does).
-async fn agent(database: &DatabaseConfig, key_file: Option<&Path>) -> Result<WebhookAgent, String> {
+pub(super) async fn agent(
+    database: &DatabaseConfig,
+    key_file: Option<&Path>,
+) -> Result<WebhookAgent, String> {
     let store = store::open_existing_with_secrets(&database.url, key_file)
         .await
         .map_err(|e| e.to_string())?;
@@ -182,7 +185,7 @@ async fn agent(database: &DatabaseConfig, key_file: Option<&Path>) -> Result<Web
 }
 
 /// The CLI's caller: the operator, associate 0 (no user), so `UpdatedAssociate` is empty.
-fn operator() -> Caller {
+pub(super) fn operator() -> Caller {
     Caller {
         user: Associate {
             id: 0,

@@ -13,14 +13,12 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::payload::{self, PayloadContext};
+use super::attempt;
 use super::probing::Probing;
 use super::retry::{NextAttempt, RetryPolicy};
-use super::sender::{AttemptResult, Outgoing, Sender};
+use super::sender::{AttemptResult, Sender};
 use crate::domain::{Millis, WebhookRecord, WebhookState, now_millis};
-use crate::store::{
-    AttemptRecord, ClaimedDelivery, Disposition, LoggedAttempt, Store, StoreError, Trigger,
-};
+use crate::store::{AttemptRecord, ClaimedDelivery, Disposition, Store, StoreError, Trigger};
 
 /// Most deliveries claimed in one query.
 const CLAIM_BATCH: usize = 256;
@@ -265,15 +263,7 @@ async fn run_cycle(
     _permit: OwnedSemaphorePermit,
 ) {
     let settings = &shared.settings;
-    let body = payload::build(
-        &claim.event,
-        &PayloadContext {
-            webhook_name: &webhook.name,
-            properties: &webhook.properties,
-            context_identifier: &settings.context_identifier,
-            include_field_values: true,
-        },
-    );
+    let body = attempt::body(&webhook, &claim.event, &settings.context_identifier);
     let mut attempts = claim.attempts_before;
     loop {
         let Some(ticket) = shared.probing.begin(webhook.id, claim.id) else {
@@ -284,28 +274,37 @@ async fn run_cycle(
         let started_at = now_millis();
         let result: AttemptResult = shared
             .sender
-            .send(Outgoing {
-                url: &webhook.target_url,
-                event_name: &claim.event.name,
-                event_id: &claim.event.event_id,
-                retry: attempts,
-                secret: webhook.secret.as_deref(),
-                custom_headers: &webhook.headers,
-                body: body.clone(),
-                test: false,
-            })
+            .send(attempt::request(
+                &webhook,
+                &claim.event,
+                attempts,
+                body.clone(),
+            ))
             .await;
         attempts += 1;
         crate::observe::attempt(webhook.id, &claim.event, attempts, &result);
         let now = now_millis();
+        // A recovered delivery's attempt is manual: it counts nowhere, and when it fails the
+        // delivery goes back to the schedule as an ordinary one (docs/DELIVERY.md, Recover).
+        let manual = claim.manual;
         let counted = if result.success {
             shared.probing.succeeded(webhook.id);
             false
         } else {
-            shared.probing.failed(webhook.id, claim.id, ticket)
+            shared.probing.failed(webhook.id, claim.id, ticket) && !manual
+        };
+        let requeue_or_dead = |due: Millis| {
+            if due > claim.event.occurred_at + millis(settings.retention) {
+                Disposition::Dead
+            } else {
+                Disposition::Requeue { due }
+            }
         };
         let (disposition, pause) = if result.success {
             (Disposition::Delivered, None)
+        } else if manual {
+            let wait = settings.policy.after_manual_failure(result.retry_after);
+            (requeue_or_dead(now + millis(wait)), None)
         } else if result.is_gone() {
             // The webhook is disabled below; the delivery waits, parked, for a restart.
             (Disposition::Requeue { due: now }, None)
@@ -319,14 +318,7 @@ async fn run_cycle(
                 .after_failure_with(attempts, result.retry_after)
             {
                 NextAttempt::Retry(delay) => (Disposition::KeepLease, Some(delay)),
-                NextAttempt::NextCycle(delay) => {
-                    let due = now + millis(delay);
-                    if due > claim.event.occurred_at + millis(settings.retention) {
-                        (Disposition::Dead, None)
-                    } else {
-                        (Disposition::Requeue { due }, None)
-                    }
-                }
+                NextAttempt::NextCycle(delay) => (requeue_or_dead(now + millis(delay)), None),
             }
         };
         match disposition {
@@ -337,7 +329,7 @@ async fn run_cycle(
                 result.retry_after.map(|wait| now + millis(wait)),
             ),
             Disposition::Dead => shared.probing.abandoned(webhook.id, claim.id),
-            Disposition::Delivered | Disposition::KeepLease => {}
+            Disposition::Delivered | Disposition::KeepLease | Disposition::Unchanged => {}
         }
         if !result.success {
             tracing::debug!(webhook_id = webhook.id, event_id = %claim.event.event_id, status = ?result.status, "delivery attempt failed");
@@ -345,20 +337,15 @@ async fn run_cycle(
         let next_attempt_at = match disposition {
             Disposition::Requeue { due } => Some(due),
             Disposition::KeepLease => pause.map(|delay| now + millis(delay)),
-            Disposition::Delivered | Disposition::Dead => None,
+            Disposition::Delivered | Disposition::Dead | Disposition::Unchanged => None,
         };
-        let gone = result.is_gone();
-        let log = LoggedAttempt {
-            event_id: claim.event.event_id.clone(),
-            event_name: claim.event.name.clone(),
-            trigger: Trigger::Automatic,
-            started_at,
-            duration_ms: millis(result.duration),
-            status: result.status.map(i32::from),
-            error: result.error.map(|class| class.as_str()),
-            response: result.response,
-            next_attempt_at,
+        let gone = result.is_gone() && !manual;
+        let trigger = if manual {
+            Trigger::Manual
+        } else {
+            Trigger::Automatic
         };
+        let log = attempt::log_entry(&claim.event, trigger, started_at, &result, next_attempt_at);
         let record = AttemptRecord {
             delivery_id: claim.id,
             webhook_id: webhook.id,

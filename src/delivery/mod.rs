@@ -1,13 +1,16 @@
 //! Delivery: the outbox dispatcher, the signed HTTP request, the retry policy and the SSRF guard.
 //!
 //! - `dispatcher`: claims due deliveries with a lease, runs retry cycles, records outcomes;
+//! - `attempt`: what one attempt sends and logs; `manual`: an operator's Retry;
 //! - `sender`: one HTTP attempt (pooled rustls client, no redirects, timeout);
 //! - `payload` / `signature`: the exact bytes sent and their HMACs;
 //! - `retry`: when to try again (a pure function);
 //! - `probing`: per-receiver health, so a blip cannot disable a webhook;
 //! - `ssrf`: which addresses may be reached, enforced after DNS.
 
+mod attempt;
 mod dispatcher;
+pub mod manual;
 pub mod payload;
 mod probing;
 pub mod retry;

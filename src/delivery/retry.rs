@@ -72,6 +72,16 @@ impl RetryPolicy {
         }
     }
 
+    /// How long a delivery waits after its manual attempt (Recover) failed: as after a first
+    /// failed cycle, or longer if the target asked for it.
+    pub fn after_manual_failure(&self, retry_after: Option<Duration>) -> Duration {
+        let first_cycle = self.attempts_per_cycle();
+        match self.after_failure_with(first_cycle, retry_after) {
+            NextAttempt::NextCycle(wait) => wait,
+            NextAttempt::Retry(wait) => wait, // cannot happen: a cycle's last attempt ends it
+        }
+    }
+
     /// The longest a cycle can hold its lease: every attempt timing out plus the delays.
     pub fn cycle_span(&self, attempt_timeout: Duration) -> Duration {
         attempt_timeout * self.attempts_per_cycle() + self.in_cycle.iter().sum::<Duration>()
@@ -82,6 +92,15 @@ impl RetryPolicy {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_failed_manual_attempt_waits_as_after_a_first_failed_cycle() {
+        let p = RetryPolicy::default();
+        let secs = Duration::from_secs;
+        assert_eq!(p.after_manual_failure(None), secs(60));
+        assert_eq!(p.after_manual_failure(Some(secs(5))), secs(60));
+        assert_eq!(p.after_manual_failure(Some(secs(600))), secs(600));
+    }
 
     #[test]
     fn retry_after_stretches_the_wait_or_ends_the_cycle() {

@@ -34,6 +34,9 @@ pub enum Disposition {
     Requeue { due: Millis },
     /// Past the retention window: to the dead-letter list.
     Dead,
+    /// An operator's Retry that failed: the delivery stays as it was (queued, parked or dead),
+    /// lease included.
+    Unchanged,
 }
 
 /// A delivery's new status and, when it is due again at another time, when: what the store
@@ -51,7 +54,7 @@ impl Disposition {
             Disposition::Delivered => (DeliveryStatus::Delivered, None),
             Disposition::Requeue { due } => (DeliveryStatus::Pending, Some(due)),
             Disposition::Dead => (DeliveryStatus::Dead, None),
-            Disposition::KeepLease => return None,
+            Disposition::KeepLease | Disposition::Unchanged => return None,
         };
         Some(Settled { status, due })
     }
@@ -66,6 +69,9 @@ pub struct Outcome {
     /// A failure that adds to `ConsecutiveErrors` (attempts already in flight when the
     /// receiver's first failure came count only in `TotalErrors`: docs/DELIVERY.md, probing).
     pub counted: bool,
+    /// Asked for by an operator (Retry, Recover): it changes no counter of the webhook and
+    /// never disables it; only a restart does that (docs/DELIVERY.md, Retry and Recover).
+    pub manual: bool,
 }
 
 /// How attempts change a webhook's usage counters: `TotalCalls` grows by `calls`,
@@ -79,6 +85,14 @@ pub struct UsageChange {
 }
 
 impl UsageChange {
+    /// No change: a manual attempt's.
+    pub const NONE: UsageChange = UsageChange {
+        calls: 0,
+        errors: 0,
+        reset_consecutive: false,
+        add_consecutive: 0,
+    };
+
     /// `calls` successful attempts: counted as calls, and the failure streak ends.
     pub fn successes(calls: i32) -> UsageChange {
         UsageChange {
@@ -105,6 +119,9 @@ impl UsageChange {
 impl Outcome {
     /// The counters this one attempt changes.
     pub fn usage_change(&self) -> UsageChange {
+        if self.manual {
+            return UsageChange::NONE;
+        }
         if self.success {
             return UsageChange::successes(1);
         }
@@ -119,7 +136,9 @@ impl Outcome {
     /// Whether this attempt disables its webhook, given `ConsecutiveErrors` after it: a 410,
     /// or a counted failure that reaches `failures_to_disable` in a row.
     pub fn disables(&self, consecutive_after: i32, failures_to_disable: i32) -> bool {
-        !self.success && (self.gone || (self.counted && consecutive_after >= failures_to_disable))
+        !self.success
+            && !self.manual
+            && (self.gone || (self.counted && consecutive_after >= failures_to_disable))
     }
 }
 
@@ -168,12 +187,17 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn outcome() -> impl Strategy<Value = Outcome> {
+    fn automatic() -> impl Strategy<Value = Outcome> {
         (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(success, gone, counted)| Outcome {
             success,
             gone: gone && !success,
             counted: counted && !success,
+            manual: false,
         })
+    }
+
+    fn manual() -> impl Strategy<Value = Outcome> {
+        automatic().prop_map(|o| Outcome { manual: true, ..o })
     }
 
     proptest! {
@@ -182,7 +206,7 @@ mod tests {
         /// stays TooManyErrors.
         #[test]
         fn n_counted_failures_in_a_row_or_a_410_disable(
-            outcomes in prop::collection::vec(outcome(), 0..40),
+            outcomes in prop::collection::vec(automatic(), 0..40),
             limit in 1i32..6,
         ) {
             let (mut state, mut consecutive) = (WebhookState::Active, 0);
@@ -200,9 +224,31 @@ mod tests {
             prop_assert_eq!(state, want);
         }
 
-        /// Every attempt is a call; every failure, counted or not, is an error.
+        /// Manual attempts interleaved with automatic ones change nothing: the webhook's
+        /// counters and state are those of the automatic ones alone.
         #[test]
-        fn every_attempt_is_a_call_and_every_failure_an_error(o in outcome()) {
+        fn manual_attempts_never_count_nor_disable(
+            outcomes in prop::collection::vec(prop_oneof![automatic(), manual()], 0..40),
+            limit in 1i32..6,
+        ) {
+            let run = |only_automatic: bool| {
+                let (mut state, mut consecutive, mut calls) = (WebhookState::Active, 0, 0);
+                for o in outcomes.iter().filter(|o| !(only_automatic && o.manual)) {
+                    let change = o.usage_change();
+                    calls += change.calls;
+                    consecutive = change.consecutive_after(consecutive);
+                    if let Some(next) = disabled_state(state, o.disables(consecutive, limit)) {
+                        state = next;
+                    }
+                }
+                (state, consecutive, calls)
+            };
+            prop_assert_eq!(run(false), run(true));
+        }
+
+        /// Every automatic attempt is a call; every failure, counted or not, is an error.
+        #[test]
+        fn every_attempt_is_a_call_and_every_failure_an_error(o in automatic()) {
             let change = o.usage_change();
             prop_assert_eq!(change.calls, 1);
             prop_assert_eq!(change.errors, i32::from(!o.success));
@@ -248,6 +294,7 @@ mod tests {
         assert!(!TAKES_DELIVERIES.contains(&WebhookState::Stopped));
         assert_eq!(SENDS, WebhookState::Active);
         assert_eq!(Disposition::KeepLease.settled(), None);
+        assert_eq!(Disposition::Unchanged.settled(), None);
         assert_eq!(
             Disposition::Requeue { due: 5 }.settled(),
             Some(Settled {

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::error::ApiError;
 use super::extract::{ApiCaller, ApiPath, QueryParams};
 use super::json::ErrorJson;
-use crate::agent::{DeliveryDetail, DeliveryFilter};
+use crate::agent::{DeliveryDetail, DeliveryFilter, deliveries_csv};
 use crate::domain::Millis;
 use crate::state::AppState;
 use crate::store::{AttemptEntry, DeliverySummary};
@@ -111,44 +111,14 @@ impl From<AttemptEntry> for AttemptJson {
     }
 }
 
-fn parse_webhook_id(raw: &str) -> Result<i32, ApiError> {
+pub(super) fn parse_webhook_id(raw: &str) -> Result<i32, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::BadRequest(format!("'{raw}' is not a webhook id (an integer)")))
 }
 
-/// The CSV columns, the JSON members in order.
-const CSV_HEADER: &str = "DeliveryId,EventId,Event,PrimaryKey,Status,Attempts,LastStatus,LastAttempt,NextAttempt,Created";
-
-/// A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break.
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_string()
-    }
-}
-
-fn csv(page: &DeliveryPageJson) -> String {
-    let mut out = String::from(CSV_HEADER);
-    out.push_str("\r\n");
-    for d in &page.deliveries {
-        let row = [
-            d.delivery_id.to_string(),
-            d.event_id.clone(),
-            d.event.clone(),
-            d.primary_key.to_string(),
-            d.status.clone(),
-            d.attempts.to_string(),
-            d.last_status.map(|s| s.to_string()).unwrap_or_default(),
-            d.last_attempt.clone().unwrap_or_default(),
-            d.next_attempt.clone().unwrap_or_default(),
-            d.created.clone(),
-        ];
-        let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&fields.join(","));
-        out.push_str("\r\n");
-    }
-    out
+pub(super) fn parse_delivery_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::BadRequest(format!("'{raw}' is not a delivery id (an integer)")))
 }
 
 fn wants_csv(headers: &HeaderMap) -> bool {
@@ -200,16 +170,8 @@ pub async fn list(
         .agent
         .deliveries(&who, parse_webhook_id(&id)?, &filter)
         .await?;
-    let page = DeliveryPageJson {
-        deliveries: page
-            .deliveries
-            .into_iter()
-            .map(DeliveryJson::from)
-            .collect(),
-        next_cursor: page.next_cursor,
-    };
     if wants_csv(&headers) {
-        let mut response = csv(&page).into_response();
+        let mut response = deliveries_csv(&page.deliveries).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("text/csv; charset=utf-8"),
@@ -223,6 +185,14 @@ pub async fn list(
         }
         return Ok(response);
     }
+    let page = DeliveryPageJson {
+        deliveries: page
+            .deliveries
+            .into_iter()
+            .map(DeliveryJson::from)
+            .collect(),
+        next_cursor: page.next_cursor,
+    };
     Ok(Json(page).into_response())
 }
 
@@ -239,9 +209,7 @@ pub async fn get(
     ApiPath((id, delivery)): ApiPath<(String, String)>,
     ApiCaller(who): ApiCaller,
 ) -> Result<Response, ApiError> {
-    let delivery_id: i64 = delivery.parse().map_err(|_| {
-        ApiError::BadRequest(format!("'{delivery}' is not a delivery id (an integer)"))
-    })?;
+    let delivery_id = parse_delivery_id(&delivery)?;
     let DeliveryDetail { delivery, attempts } = state
         .agent
         .delivery(&who, parse_webhook_id(&id)?, delivery_id)

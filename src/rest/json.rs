@@ -113,6 +113,15 @@ pub struct WebhookJson {
     #[schema(required = false)]
     pub consecutive_errors: i32,
     pub last_error: Option<String>,
+    /// hookwire: when the last attempt started (null before any).
+    #[schema(example = "2026-11-25T10:33:03.123Z")]
+    pub last_delivery: Option<String>,
+    /// hookwire: that attempt's result, e.g. `200 OK`, `503 Service Unavailable`, `timeout`.
+    pub last_result: Option<String>,
+    /// hookwire: failed attempts of the last 24 hours.
+    #[schema(required = false)]
+    #[serde(rename = "Failures24h")]
+    pub failures_24h: i64,
 }
 
 /// `WebhookWithLinks`: the carrier and its `_Links`.
@@ -169,6 +178,9 @@ impl From<&WebhookCarrier> for WebhookJson {
             total_errors: w.usage.total_errors,
             consecutive_errors: w.usage.consecutive_errors,
             last_error: w.usage.last_error.clone(),
+            last_delivery: w.activity.last_attempt.map(|t| wire_date(Some(t))),
+            last_result: w.last_result(),
+            failures_24h: w.activity.failures,
         }
     }
 }

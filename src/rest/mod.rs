@@ -7,6 +7,7 @@
 //! - `extract`: the extractors (caller, body, parameters);
 //! - `webhooks` (RESTful) and `agents` (RPC): the handlers; `patch`: JSON Patch / Merge Patch;
 //! - `deliveries`: the delivery log (list, CSV, one delivery with its attempts);
+//!   `recovery`: an operator's Retry of one delivery and Recover of a time window;
 //! - `error`: one JSON error form and the status codes of docs/REST.md (Errors).
 
 mod agents;
@@ -16,6 +17,7 @@ mod extract;
 pub mod json;
 mod members;
 mod patch;
+mod recovery;
 mod webhooks;
 
 use axum::Router;
@@ -34,12 +36,12 @@ use crate::state::AppState;
     paths(
         webhooks::default_webhook, webhooks::list, webhooks::create, webhooks::get, webhooks::put,
         webhooks::patch, webhooks::delete, webhooks::test, webhooks::signal, webhooks::last_error,
-        agents::call, deliveries::list, deliveries::get
+        agents::call, deliveries::list, deliveries::get, recovery::retry, recovery::recover
     ),
     components(schemas(json::WebhookJson, json::WebhookWithLinks, json::WebhookBody, json::WebhookResultJson,
                        json::AssociateJson, json::ListItemJson, json::LinksJson, json::ErrorJson,
                        deliveries::DeliveryPageJson, deliveries::DeliveryJson, deliveries::DeliveryDetailJson,
-                       deliveries::AttemptJson)),
+                       deliveries::AttemptJson, recovery::RecoverBody, recovery::RecoveredJson)),
     modifiers(&Security, &AgentMethods),
     tags((name = "Webhook", description = "RESTful /api/v1/Webhook"), (name = "Agents", description = "Agent RPC"))
 )]
@@ -113,6 +115,11 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
             "/api/v1/Webhook/{id}/Deliveries/{delivery}",
             get(deliveries::get),
         )
+        .route(
+            "/api/v1/Webhook/{id}/Deliveries/{delivery}/Retry",
+            post(recovery::retry),
+        )
+        .route("/api/v1/Webhook/{id}/Recover", post(recovery::recover))
         .route("/api/v1/Agents/Webhook/{method}", post(agents::call))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes.saturating_add(1)))

@@ -122,6 +122,18 @@ pub struct AttemptEntry {
     pub next_attempt: Option<Millis>,
 }
 
+/// A webhook's recent activity, for the summary columns of a webhook list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookActivity {
+    /// When its last attempt started.
+    pub last_attempt: Option<Millis>,
+    /// That attempt's HTTP status, or its transport error class.
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    /// Failed attempts (no answer, or not 2xx) since the time asked for.
+    pub failures: i64,
+}
+
 #[async_trait]
 pub trait DeliveryLog: Send + Sync + 'static {
     /// Up to `query.limit` deliveries of a webhook that pass the filters, newest first.
@@ -133,6 +145,32 @@ pub trait DeliveryLog: Send + Sync + 'static {
         webhook_id: i32,
         delivery_id: i64,
     ) -> StoreResult<Option<(DeliverySummary, Vec<AttemptEntry>)>>;
+    /// The last attempt logged for a delivery.
+    async fn last_attempt(&self, delivery_id: i64) -> StoreResult<Option<AttemptEntry>>;
+    /// A webhook's last attempt and its failed attempts started at or after `since`.
+    async fn webhook_activity(
+        &self,
+        webhook_id: i32,
+        since: Millis,
+    ) -> StoreResult<WebhookActivity>;
+}
+
+/// An attempt's columns, from `attempts`.
+const ATTEMPT: &str = "SELECT CAST(attempt AS BIGINT) AS attempt, trigger_kind, started_at, \
+    duration_ms, CAST(http_status AS BIGINT) AS http_status, error_class, response, next_attempt_at \
+    FROM attempts";
+
+fn attempt_entry(r: &impl StoreRow) -> StoreResult<AttemptEntry> {
+    Ok(AttemptEntry {
+        attempt: r.long("attempt")?,
+        trigger: r.text("trigger_kind")?,
+        started: r.long("started_at")?,
+        duration_ms: r.long("duration_ms")?,
+        status: r.opt_long("http_status")?,
+        error: r.opt_text("error_class")?,
+        response: r.text("response")?,
+        next_attempt: r.opt_long("next_attempt_at")?,
+    })
 }
 
 /// The summary's columns, from `d` (deliveries), `e` (its event), `w` (its webhook) and `la`
@@ -209,26 +247,57 @@ impl<B: Backend> DeliveryLog for B {
         };
         let attempts = conn
             .fetch_all(
-                "SELECT CAST(attempt AS BIGINT) AS attempt, trigger_kind, started_at, duration_ms, \
-                 CAST(http_status AS BIGINT) AS http_status, error_class, response, next_attempt_at \
-                 FROM attempts WHERE delivery_id = $1 ORDER BY id LIMIT $2",
+                &format!("{ATTEMPT} WHERE delivery_id = $1 ORDER BY id LIMIT $2"),
                 &[Arg::Long(delivery_id), Arg::Long(MAX_ATTEMPTS_LISTED)],
             )
             .await?
             .iter()
-            .map(|r| {
-                Ok(AttemptEntry {
-                    attempt: r.long("attempt")?,
-                    trigger: r.text("trigger_kind")?,
-                    started: r.long("started_at")?,
-                    duration_ms: r.long("duration_ms")?,
-                    status: r.opt_long("http_status")?,
-                    error: r.opt_text("error_class")?,
-                    response: r.text("response")?,
-                    next_attempt: r.opt_long("next_attempt_at")?,
-                })
-            })
+            .map(attempt_entry)
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(Some((summary(&row)?, attempts)))
+    }
+
+    async fn last_attempt(&self, delivery_id: i64) -> StoreResult<Option<AttemptEntry>> {
+        self.reader()
+            .await?
+            .fetch_optional(
+                &format!("{ATTEMPT} WHERE delivery_id = $1 ORDER BY id DESC LIMIT 1"),
+                &[Arg::Long(delivery_id)],
+            )
+            .await?
+            .as_ref()
+            .map(attempt_entry)
+            .transpose()
+    }
+
+    async fn webhook_activity(
+        &self,
+        webhook_id: i32,
+        since: Millis,
+    ) -> StoreResult<WebhookActivity> {
+        let mut conn = self.reader().await?;
+        let mut activity = WebhookActivity::default();
+        // Both through the (webhook_id, started_at) index.
+        if let Some(last) = conn
+            .fetch_optional(
+                "SELECT started_at, CAST(http_status AS BIGINT) AS http_status, error_class \
+                 FROM attempts WHERE webhook_id = $1 ORDER BY started_at DESC, id DESC LIMIT 1",
+                &[Arg::Int(webhook_id)],
+            )
+            .await?
+        {
+            activity.last_attempt = Some(last.long("started_at")?);
+            activity.last_status = last.opt_long("http_status")?;
+            activity.last_error = last.opt_text("error_class")?;
+        }
+        activity.failures = conn
+            .fetch_one(
+                "SELECT COUNT(*) AS n FROM attempts WHERE webhook_id = $1 AND started_at >= $2 \
+                 AND (http_status IS NULL OR http_status < 200 OR http_status > 299)",
+                &[Arg::Int(webhook_id), Arg::Long(since)],
+            )
+            .await?
+            .long("n")?;
+        Ok(activity)
     }
 }

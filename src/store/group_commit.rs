@@ -140,8 +140,13 @@ pub(crate) async fn run_batch<B: BatchSql>(
         }
     }
     for (webhook_id, attempts) in by_webhook {
-        if attempts.iter().all(|(_, a, _)| a.success) {
-            // Successes only: one counter update, and one update for their deliveries.
+        let plain_success = UsageChange::successes(1);
+        if attempts
+            .iter()
+            .all(|(_, a, _)| a.outcome().usage_change() == plain_success)
+        {
+            // Automatic successes only: one counter update, and one update for their
+            // deliveries.
             let calls = i32::try_from(attempts.len()).unwrap_or(i32::MAX);
             let counted = count(conn, webhook_id, UsageChange::successes(calls), None).await?;
             let state = counted.map_or(WebhookState::Unknown, |(state, _)| state);

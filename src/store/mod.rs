@@ -37,7 +37,9 @@ pub use crate::domain::outbox::{ClaimCaps, Disposition};
 use crate::domain::{Event, Millis};
 
 pub use accounts::{Accounts, Revocation};
-pub use deliveries::{AttemptEntry, DeliveryLog, DeliveryQuery, DeliveryState, DeliverySummary};
+pub use deliveries::{
+    AttemptEntry, DeliveryLog, DeliveryQuery, DeliveryState, DeliverySummary, WebhookActivity,
+};
 pub use outbox::Outbox;
 pub use postgres::PgStore;
 pub use secret_key_file::{KeyFile, SecretKeyError};
@@ -102,6 +104,8 @@ pub struct ClaimedDelivery {
     /// Attempts made before this cycle: the first attempt's `X-SuperOffice-Retry`.
     pub attempts_before: u32,
     pub event: Event,
+    /// Queued again by an operator (Recover): its attempt is a manual one.
+    pub manual: bool,
 }
 
 /// One attempt to record: the delivery's fate and the webhook's usage counters.
@@ -122,18 +126,21 @@ pub struct AttemptRecord {
     pub log: LoggedAttempt,
 }
 
-/// What started an attempt. Manual retries and test pings are logged too once they are
-/// delivery attempts of their own (docs/DELIVERY.md, Attempt log).
+/// What started an attempt (docs/DELIVERY.md, Attempt log). Test pings are not deliveries
+/// and are not logged: their answer goes back to the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
     /// The dispatcher's retry cycle.
     Automatic,
+    /// An operator's Retry, or the first attempt of a delivery an operator recovered.
+    Manual,
 }
 
 impl Trigger {
     pub fn as_str(self) -> &'static str {
         match self {
             Trigger::Automatic => "automatic",
+            Trigger::Manual => "manual",
         }
     }
 }
@@ -163,8 +170,22 @@ impl AttemptRecord {
             success: self.success,
             gone: self.gone,
             counted: self.counted,
+            manual: self.log.trigger == Trigger::Manual,
         }
     }
+}
+
+/// Which deliveries `Outbox::recover` queues again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoverScope {
+    /// A webhook's undelivered deliveries created in `[since, until]`.
+    Window {
+        webhook_id: i32,
+        since: Millis,
+        until: Millis,
+    },
+    /// One delivery, whatever its state.
+    Delivery(i64),
 }
 
 /// A delivery on the dead-letter list.

@@ -10,10 +10,11 @@ use tokio::sync::Notify;
 use super::attempt_log;
 use super::backend::{Backend, ConnOf};
 use super::outbox_sql::Claim;
-use super::rows::{DEAD, DELIVERED, PENDING, StoreRow};
+use super::rows::{DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, decode_claims};
 use super::sql::{Arg, Conn, Lock};
 use super::{
-    AttemptRecord, ClaimCaps, ClaimedDelivery, DeadLetter, QueueStats, StoreResult, outbox_sql,
+    AttemptRecord, ClaimCaps, ClaimedDelivery, DeadLetter, QueueStats, RecoverScope, StoreError,
+    StoreResult, outbox_sql,
 };
 use crate::domain::{Event, Millis, WebhookState, now_millis};
 
@@ -63,6 +64,16 @@ pub trait Outbox: Send + Sync + 'static {
     ) -> StoreResult<Vec<DeadLetter>>;
     /// Puts dead deliveries back in the queue, due now, with a fresh retention window.
     async fn replay_dead(&self, webhook_id: Option<i32>, now: Millis) -> StoreResult<u64>;
+    /// One delivery of a webhook as a cycle would send it (not leased: an operator's Retry);
+    /// None when the webhook has no such delivery. An event that cannot be read is an error.
+    async fn delivery_to_send(
+        &self,
+        webhook_id: i32,
+        delivery_id: i64,
+    ) -> StoreResult<Option<ClaimedDelivery>>;
+    /// Queues deliveries again, due now, for a manual attempt: those of `scope` that are not
+    /// in flight, dead (and delivered) ones with a fresh retention window. Returns how many.
+    async fn recover(&self, scope: RecoverScope, now: Millis) -> StoreResult<u64>;
     /// Wakes `wake` whenever another process commits due work (PostgreSQL `LISTEN/NOTIFY`).
     /// With SQLite one process does all the work and wakes its dispatcher itself: nothing to do.
     async fn watch_for_work(&self, wake: Arc<Notify>) -> StoreResult<()>;
@@ -254,6 +265,75 @@ impl<B: Backend> Outbox for B {
         tx.announce_work().await?;
         B::commit(tx).await?;
         Ok(done)
+    }
+
+    async fn delivery_to_send(
+        &self,
+        webhook_id: i32,
+        delivery_id: i64,
+    ) -> StoreResult<Option<ClaimedDelivery>> {
+        let mut conn = self.reader().await?;
+        // `attempts + 1`: as a claim returns it, counting the attempt about to be made.
+        let Some(row) = conn
+            .fetch_optional(
+                "SELECT id, webhook_id, attempts + 1 AS attempts, event_row, manual \
+                 FROM deliveries WHERE id = $1 AND webhook_id = $2",
+                &[Arg::Long(delivery_id), Arg::Int(webhook_id)],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let events = conn
+            .fetch_all(
+                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1"),
+                &[Arg::Long(row.long("event_row")?)],
+            )
+            .await?;
+        let mut decoded = decode_claims(std::slice::from_ref(&row), &events)?;
+        match (decoded.claims.pop(), decoded.unreadable.pop()) {
+            (Some(claim), _) => Ok(Some(claim)),
+            (None, Some((_, why))) => Err(StoreError::Corrupt(format!(
+                "delivery {delivery_id}: {why}"
+            ))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    async fn recover(&self, scope: RecoverScope, now: Millis) -> StoreResult<u64> {
+        let requeue = "UPDATE deliveries SET next_attempt_at = $1, manual = 1, dead_reason = NULL, \
+             created_at = CASE WHEN status = $2 THEN created_at ELSE $1 END, status = $2 WHERE";
+        // Queued ones only when no attempt holds them: an attempt in flight decides their fate.
+        let idle = "(status <> $2 OR locked_until <= $1)";
+        let (sql, args) = match scope {
+            RecoverScope::Window {
+                webhook_id,
+                since,
+                until,
+            } => (
+                format!(
+                    "{requeue} webhook_id = $3 AND created_at >= $4 AND created_at <= $5 \
+                     AND status <> $6 AND {idle}"
+                ),
+                vec![
+                    Arg::Long(now),
+                    Arg::Long(PENDING),
+                    Arg::Int(webhook_id),
+                    Arg::Long(since),
+                    Arg::Long(until),
+                    Arg::Long(DELIVERED),
+                ],
+            ),
+            RecoverScope::Delivery(id) => (
+                format!("{requeue} id = $3 AND {idle}"),
+                vec![Arg::Long(now), Arg::Long(PENDING), Arg::Long(id)],
+            ),
+        };
+        let mut tx = self.begin().await?;
+        let queued = tx.execute(&sql, &args).await?;
+        tx.announce_work().await?;
+        B::commit(tx).await?;
+        Ok(queued)
     }
 
     async fn watch_for_work(&self, wake: Arc<Notify>) -> StoreResult<()> {

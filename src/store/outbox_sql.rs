@@ -3,7 +3,7 @@
 //! Group commit runs them in its order (see `group_commit`).
 
 use super::rows::{
-    DEAD, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, decode_claims,
+    DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, decode_claims,
     subscriptions_from_rows, webhook_without_secret,
 };
 use super::sql::{Arg, Conn, Lock};
@@ -78,9 +78,12 @@ pub(crate) async fn settle<C: Conn>(
     if ids.is_empty() {
         return Ok(());
     }
+    // A delivery an operator's Retry delivered meanwhile stays delivered. Any attempt ends
+    // a recovered delivery's manual turn.
     let sql = format!(
         "UPDATE deliveries SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
-         locked_until = 0, locked_by = NULL WHERE id {}",
+         locked_until = 0, locked_by = NULL, manual = 0 \
+         WHERE id {} AND (status = $4 OR $1 = $5)",
         C::id_in("$3")
     );
     conn.execute(
@@ -89,6 +92,8 @@ pub(crate) async fn settle<C: Conn>(
             Arg::Long(settled.status as i64),
             Arg::OptLong(settled.due),
             Arg::Ids(ids),
+            Arg::Long(PENDING),
+            Arg::Long(DELIVERED),
         ],
     )
     .await?;
@@ -182,7 +187,7 @@ pub(crate) async fn claim<C: Conn>(
          WHERE id IN (SELECT id FROM deliveries WHERE webhook_id = $3 AND status = $4 \
            AND next_attempt_at <= $5 AND locked_until <= $5 \
            ORDER BY next_attempt_at, id LIMIT $6 {}) \
-         RETURNING id, webhook_id, attempts, event_row",
+         RETURNING id, webhook_id, attempts, event_row, manual",
         C::SKIP_LOCKED
     );
     let mut claimed = Vec::new();

@@ -177,6 +177,7 @@ pub(crate) fn decode_claims(
                 webhook_id: row.int("webhook_id")?,
                 attempts_before: u32::try_from(row.long("attempts")? - 1).unwrap_or(0),
                 event: event.clone(),
+                manual: row.long("manual")? != 0,
             }),
             Some(Err(why)) => out
                 .unreadable

@@ -77,6 +77,11 @@ fn migrator() -> Migrator {
             "attempt log",
             include_str!("../../../migrations/sqlite/0005_attempt_log.sql"),
         ),
+        (
+            6,
+            "manual recovery",
+            include_str!("../../../migrations/sqlite/0006_manual_recovery.sql"),
+        ),
     ])
 }
 

@@ -46,6 +46,9 @@ const CARRIER_MEMBERS: [&str; 23] = [
     "LastError",
 ];
 
+/// hookwire's summary members, answered by REST beside the carrier's (docs/REST.md, JSON).
+const SUMMARY_MEMBERS: [&str; 3] = ["LastDelivery", "LastResult", "Failures24h"];
+
 /// A request of a route table: method, path, (Content-Type, body).
 type Route = (Method, String, Option<(&'static str, String)>);
 
@@ -70,13 +73,14 @@ fn hook(name: &str, events: &[&str], url: &str) -> Value {
     })
 }
 
-/// Every Services88 member is present.
+/// Every Services88 member, and hookwire's summary members, are present.
 fn assert_all_members(webhook: &Value, ctx: &str) {
     let obj = webhook
         .as_object()
         .unwrap_or_else(|| panic!("{ctx}: not a JSON object: {webhook}"));
     let missing: Vec<&str> = CARRIER_MEMBERS
         .iter()
+        .chain(&SUMMARY_MEMBERS)
         .copied()
         .filter(|m| !obj.contains_key(*m))
         .collect();
