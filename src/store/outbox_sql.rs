@@ -2,13 +2,16 @@
 //! an attempt, settle its delivery, disable a webhook, find subscribers, claim due deliveries.
 //! Group commit runs them in its order (see `group_commit`).
 
+use super::alerts_sql as alerts;
 use super::rows::{
     DEAD, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, decode_claims,
     subscriptions_from_rows, webhook_without_secret,
 };
 use super::sql::{Arg, Conn, Lock};
 use super::{AttemptRecord, ClaimCaps, ClaimedDelivery, StoreResult};
-use crate::domain::outbox::{Disposition, SENDS, TAKES_DELIVERIES, UsageChange, disabled_state};
+use crate::domain::outbox::{
+    Disposition, SENDS, TAKES_DELIVERIES, UsageChange, disabled_state, transitions,
+};
 use crate::domain::{Event, Millis, WebhookState};
 
 /// The arguments of `Store::claim_due`.
@@ -118,6 +121,7 @@ pub(crate) async fn apply_attempt(
     };
     let disables = outcome.disables(consecutive, failures_to_disable);
     let Some(next) = disabled_state(state, disables) else {
+        alerts::record(conn, a, &transitions(&outcome, consecutive, false), now).await?;
         return Ok((state, None));
     };
     // `AND state = $4` makes the switch happen once, however many attempts race to it.
@@ -136,6 +140,7 @@ pub(crate) async fn apply_attempt(
         )
         .await?;
     let Some(row) = disabled else {
+        alerts::record(conn, a, &transitions(&outcome, consecutive, false), now).await?;
         return Ok((next, None));
     };
     let record = webhook_without_secret(&row)?;
@@ -145,6 +150,7 @@ pub(crate) async fn apply_attempt(
         consecutive,
         "webhook disabled: TooManyErrors"
     );
+    alerts::record(conn, a, &transitions(&outcome, consecutive, true), now).await?;
     Ok((next, Event::state_change(&record, now)))
 }
 

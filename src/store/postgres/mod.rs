@@ -66,6 +66,11 @@ fn migrator() -> Migrator {
             "attempt log",
             include_str!("../../../migrations/postgres/0005_attempt_log.sql"),
         ),
+        (
+            7,
+            "alerts",
+            include_str!("../../../migrations/postgres/0007_alerts.sql"),
+        ),
     ])
 }
 

@@ -77,6 +77,11 @@ fn migrator() -> Migrator {
             "attempt log",
             include_str!("../../../migrations/sqlite/0005_attempt_log.sql"),
         ),
+        (
+            7,
+            "alerts",
+            include_str!("../../../migrations/sqlite/0007_alerts.sql"),
+        ),
     ])
 }
 
