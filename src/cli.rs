@@ -33,12 +33,16 @@ pub async fn add_user(
     name: &str,
     password: Option<String>,
     full_name: Option<String>,
+    email: Option<String>,
     database: &DatabaseConfig,
 ) -> Result<(), String> {
     let name = name.trim();
     if name.is_empty() {
         return Err("the user name must not be empty".into());
     }
+    let email = email
+        .map(|e| crate::domain::check_email_address(&e).map(|()| e.trim().to_string()))
+        .transpose()?;
     if name.chars().count() > MAX_USER_NAME_CHARS {
         return Err(format!(
             "the user name is longer than {MAX_USER_NAME_CHARS} characters (logins refuse longer ones)"
@@ -47,10 +51,16 @@ pub async fn add_user(
     let store = open(database).await?;
     let password = InitialPassword::choose(password);
     let full_name = full_name.unwrap_or_else(|| name.to_string());
-    store
+    let user = store
         .insert_user(name, &full_name, &password.hash().await)
         .await
         .map_err(|e| e.to_string())?;
+    if email.is_some() {
+        store
+            .set_user_email(user.id, email.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     match password.generated() {
         Some(generated) => println!("created user '{name}' with password {generated}"),
         None => println!("created user '{name}'"),
@@ -86,14 +96,15 @@ pub async fn add_app(
 pub async fn list_users(database: &DatabaseConfig) -> Result<(), String> {
     let store = open(database).await?;
     let users = store.users().await.map_err(|e| e.to_string())?;
-    println!("id\tname\tfull_name\tcreated");
+    println!("id\tname\tfull_name\tcreated\temail");
     for u in users {
         println!(
-            "{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}",
             u.id,
             u.name,
             u.full_name,
-            timestamp(u.created_at)
+            timestamp(u.created_at),
+            u.email.unwrap_or_default()
         );
     }
     Ok(())

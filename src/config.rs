@@ -12,6 +12,7 @@ use clap::Args;
 use crate::body_deadline::BodyRules;
 use crate::delivery::DeliverySettings;
 use crate::delivery::retry::RetryPolicy;
+use crate::notify::MailSettings;
 use ipnet::IpNet;
 
 mod example;
@@ -144,6 +145,20 @@ pub struct ServeConfig {
     #[arg(long, env = "HOOKWIRE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
 
+    /// SMTP server for alert e-mails (docs/DELIVERY.md, Notifications): smtp://HOST:PORT
+    /// (plain), smtp://HOST:PORT?tls=required (STARTTLS), smtps://HOST:PORT (TLS); a user and
+    /// password may be in the URL (user:password@HOST). Unset: no e-mail is sent.
+    #[arg(long, env = "HOOKWIRE_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// SMTP password, used with the user name in --smtp-url (keeps it out of the URL).
+    #[arg(long, env = "HOOKWIRE_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+
+    /// Sender address of alert e-mails; required with --smtp-url.
+    #[arg(long, env = "HOOKWIRE_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+
     /// Password of the `admin` user created on first start; random (and printed once) if unset.
     #[arg(long, env = "HOOKWIRE_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
@@ -151,8 +166,8 @@ pub struct ServeConfig {
 
 impl ServeConfig {
     /// What `serve` prints once it listens on `addr`: the address line (`hookwire listening on
-    /// URL`, which scripts and tests wait for), then the database, the target policy and
-    /// whether this node delivers and serves the API.
+    /// URL`, which scripts and tests wait for), then the database, the target policy, whether
+    /// this node delivers, where alert e-mails go, and (last) whether it serves the API.
     pub fn summary(&self, addr: SocketAddr) -> String {
         let schemes = if self.allow_http_targets {
             "https and http"
@@ -177,14 +192,36 @@ impl ServeConfig {
              database:   {}\n  \
              targets:    {schemes}; {addresses}\n  \
              dispatcher: {}\n  \
+             e-mail:     {}\n  \
              api:        {}",
             crate::store::describe(&self.database.url),
             on_off(
                 !self.no_dispatcher,
                 "--no-dispatcher: another node delivers"
             ),
+            self.smtp_url.as_deref().map_or_else(
+                || "off (--smtp-url sends alert e-mails)".to_string(),
+                crate::store::redact_password
+            ),
             on_off(!self.no_api, "--no-api: /health and /metrics only"),
         )
+    }
+
+    /// How alert e-mails are sent; None without `--smtp-url`. Err names the missing option.
+    pub fn mail_settings(&self) -> Result<Option<MailSettings>, String> {
+        let Some(url) = self.smtp_url.clone() else {
+            return Ok(None);
+        };
+        let from = self.smtp_from.clone().ok_or_else(|| {
+            "--smtp-url needs --smtp-from (HOOKWIRE_SMTP_FROM): the sender address of alert e-mails"
+                .to_string()
+        })?;
+        Ok(Some(MailSettings {
+            url,
+            password: self.smtp_password.clone(),
+            from,
+            timeout: Duration::from_secs(30),
+        }))
     }
 
     /// The limits every request body is read under.

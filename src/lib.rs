@@ -15,6 +15,7 @@
 //! - `store`: the store traits by concern (accounts, webhooks, outbox), their SQLite and
 //!   PostgreSQL implementations, and the group-commit writer's batch order, written once;
 //! - `delivery`: dispatcher over the outbox, signed HTTP attempts, retry policy, SSRF guard;
+//! - `notify`: the notifier, which mails the alerts a webhook's failures leave (SMTP);
 //! - `rest`: the REST adapter (`/api/v1/Webhook`, `/api/v1/Agents/Webhook/*`) and OpenAPI;
 //! - `soap`: the SOAP adapter, NetServer's endpoints (`Remote/Services8x/*.svc`) and WSDLs;
 //! - `body_deadline`: every request body arrives whole, in time and within the size limit;
@@ -34,6 +35,7 @@ pub mod cli;
 pub mod config;
 pub(crate) mod delivery;
 pub(crate) mod domain;
+pub(crate) mod notify;
 pub(crate) mod observe;
 pub(crate) mod rest;
 pub(crate) mod soap;

@@ -217,6 +217,9 @@ enum UserAction {
         /// Shown as FullName in associates (default: the name).
         #[arg(long)]
         full_name: Option<String>,
+        /// E-mail address: alerts of webhooks naming this user in ErrorAssociates go there.
+        #[arg(long)]
+        email: Option<String>,
         #[command(flatten)]
         database: DatabaseConfig,
     },
@@ -300,9 +303,10 @@ async fn run(command: Command) -> Result<(), String> {
                     name,
                     password,
                     full_name,
+                    email,
                     database,
                 },
-        } => cli::add_user(&name, password, full_name, &database).await,
+        } => cli::add_user(&name, password, full_name, email, &database).await,
         Command::User {
             action: UserAction::List { database },
         } => cli::list_users(&database).await,

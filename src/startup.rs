@@ -19,6 +19,8 @@ use crate::config::ServeConfig;
 use crate::delivery::sender::{Sender, SenderSettings};
 use crate::delivery::ssrf::TargetPolicy;
 use crate::delivery::{Dispatcher, Wakeup};
+use crate::domain::alerts::asks_for_email;
+use crate::notify::{Mailer, Notifier};
 use crate::state::AppState;
 use crate::store::{self, ServeLock, Store, StoreError};
 
@@ -28,6 +30,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("cannot build the delivery HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
+    #[error("{0}")]
+    Mail(String),
     #[error("cannot listen on {addr}: {source} (choose another address with --listen)")]
     Listen {
         addr: SocketAddr,
@@ -41,6 +45,8 @@ pub struct Application {
     router: Router,
     /// None on an API-only node (`--no-dispatcher`).
     dispatcher: Option<Dispatcher>,
+    /// Sends alert e-mails; None without `--smtp-url`.
+    notifier: Option<Notifier>,
     /// Cancelled on SIGTERM: stops the dispatcher's claims and its retry waits.
     shutdown: CancellationToken,
     /// This process's claim on its SQLite file, held until it stops (None on PostgreSQL).
@@ -59,6 +65,13 @@ impl Application {
                     source,
                 })?;
         let serve_lock = store::lock_for_serving(&config.database.url)?;
+        let mailer = config
+            .mail_settings()
+            .and_then(|m| {
+                m.map(|m| Mailer::new(&m).map(|mailer| (mailer, m.timeout)))
+                    .transpose()
+            })
+            .map_err(StartupError::Mail)?;
         crate::observe::install();
         let store =
             store::open_with_secrets(&config.database.url, config.secret_key_file.as_deref())
@@ -106,6 +119,18 @@ impl Application {
         } else {
             None
         };
+        let notifier = match mailer {
+            Some((mailer, timeout)) => Some(Notifier::new(
+                store.clone(),
+                mailer,
+                timeout,
+                shutdown.clone(),
+            )),
+            None => {
+                warn_if_email_wanted(store.as_ref()).await?;
+                None
+            }
+        };
         let state = AppState {
             agent,
             store,
@@ -139,6 +164,7 @@ impl Application {
             listener,
             router,
             dispatcher,
+            notifier,
             shutdown,
             serve_lock,
         })
@@ -153,6 +179,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let serve_lock = self.serve_lock;
         let dispatcher = self.dispatcher.map(|d| tokio::spawn(d.run()));
+        let notifier = self.notifier.map(|n| tokio::spawn(n.run()));
         let shutdown = self.shutdown.clone();
         let app = tower::ServiceExt::<axum::extract::Request>::map_request(
             self.router,
@@ -171,6 +198,11 @@ impl Application {
             && let Err(e) = task.await
         {
             tracing::error!(error = %e, "the dispatcher task failed");
+        }
+        if let Some(task) = notifier
+            && let Err(e) = task.await
+        {
+            tracing::error!(error = %e, "the notifier task failed");
         }
         // Held until the server has stopped serving and delivering.
         drop(serve_lock);
@@ -196,6 +228,34 @@ fn refuse_body(parts: &Parts, problem: &BodyProblem) -> Response {
     } else {
         crate::soap::body_fault(&parts.headers, problem)
     }
+}
+
+/// Without SMTP, one warning at start when some webhook asks for e-mail: its alerts' mails
+/// wait, pending, until a start with `--smtp-url` sends them.
+async fn warn_if_email_wanted(store: &dyn Store) -> Result<(), StoreError> {
+    let asking: Vec<i32> = store
+        .webhooks()
+        .await?
+        .iter()
+        .filter(|w| {
+            asks_for_email(
+                w.notify_via,
+                w.notify_when,
+                &w.error_emails,
+                &w.error_associates,
+                w.errors_email.as_deref(),
+            )
+        })
+        .map(|w| w.id)
+        .collect();
+    if let Some(first) = asking.first() {
+        tracing::warn!(
+            webhooks = asking.len(),
+            first_webhook_id = first,
+            "webhooks ask for alert e-mails but no --smtp-url is set: their mails wait until one is"
+        );
+    }
+    Ok(())
 }
 
 /// Creates user `admin` on an empty database: with `password`, or a random one printed once.

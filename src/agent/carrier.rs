@@ -83,7 +83,7 @@ impl WebhookCarrier {
             error_emails: Vec::new(),
             error_associates: Vec::new(),
             description: None,
-            notify_via: NotifyVia::None,
+            notify_via: NotifyVia::default(),
             notify_when: NotifyWhen::default(),
             usage: WebhookUsage::default(),
             activity: WebhookActivity::default(),

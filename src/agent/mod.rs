@@ -4,6 +4,7 @@
 //! call an operation (by name through [`WebhookAgent::dispatch`], see `operation`), and
 //! translate [`AgentError`] into their wire's error form.
 
+mod alerts;
 mod carrier;
 mod deliveries;
 mod error;
@@ -22,6 +23,7 @@ use crate::domain::{
 };
 use crate::store::{Store, StoreError};
 
+pub use alerts::AlertFilter;
 pub use carrier::{AssociateCarrier, WebhookCarrier, WebhookResult};
 pub use deliveries::{DeliveryDetail, DeliveryFilter, deliveries_csv};
 pub use error::AgentError;

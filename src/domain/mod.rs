@@ -3,6 +3,8 @@
 //! Wire adapters (SOAP, REST) produce the loose [`WebhookInput`]; the agent turns it into a
 //! [`WebhookSpec`] whose newtypes guarantee every rule of `SaveWebhook`.
 
+pub mod alerts;
+mod email;
 mod event;
 mod event_name;
 pub mod outbox;
@@ -10,6 +12,7 @@ mod state;
 mod value;
 mod webhook;
 
+pub use email::check_email_address;
 pub use event::Event;
 pub use event_name::{EventName, check_signal_name, subscription_matches};
 pub use state::{NotifyVia, NotifyWhen, WebhookState};

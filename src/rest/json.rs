@@ -172,7 +172,7 @@ impl From<&WebhookCarrier> for WebhookJson {
                 })
                 .collect(),
             description: w.description.clone(),
-            notify_via: w.notify_via.as_str().into(),
+            notify_via: w.notify_via.to_wire(),
             notify_when: w.notify_when.to_wire(),
             total_calls: w.usage.total_calls,
             total_errors: w.usage.total_errors,
@@ -280,7 +280,7 @@ impl WebhookBody {
             None => None,
             Some(s) => Some(
                 NotifyVia::parse(s)
-                    .ok_or_else(|| format!("NotifyVia '{s}' is not one of None, Email, InApp"))?,
+                    .ok_or_else(|| format!("NotifyVia '{s}' is not a set of None, Email, InApp"))?,
             ),
         };
         let notify_when = match self.notify_when.as_deref() {

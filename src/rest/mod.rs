@@ -8,9 +8,11 @@
 //! - `webhooks` (RESTful) and `agents` (RPC): the handlers; `patch`: JSON Patch / Merge Patch;
 //! - `deliveries`: the delivery log (list, CSV, one delivery with its attempts);
 //!   `recovery`: an operator's Retry of one delivery and Recover of a time window;
+//! - `alerts`: in-app alerts (list, mark read);
 //! - `error`: one JSON error form and the status codes of docs/REST.md (Errors).
 
 mod agents;
+mod alerts;
 mod deliveries;
 mod error;
 mod extract;
@@ -36,14 +38,17 @@ use crate::state::AppState;
     paths(
         webhooks::default_webhook, webhooks::list, webhooks::create, webhooks::get, webhooks::put,
         webhooks::patch, webhooks::delete, webhooks::test, webhooks::signal, webhooks::last_error,
-        agents::call, deliveries::list, deliveries::get, recovery::retry, recovery::recover
+        agents::call, deliveries::list, deliveries::get, recovery::retry, recovery::recover,
+        alerts::list, alerts::read
     ),
     components(schemas(json::WebhookJson, json::WebhookWithLinks, json::WebhookBody, json::WebhookResultJson,
                        json::AssociateJson, json::ListItemJson, json::LinksJson, json::ErrorJson,
                        deliveries::DeliveryPageJson, deliveries::DeliveryJson, deliveries::DeliveryDetailJson,
-                       deliveries::AttemptJson, recovery::RecoverBody, recovery::RecoveredJson)),
+                       deliveries::AttemptJson, recovery::RecoverBody, recovery::RecoveredJson,
+                       alerts::AlertJson, alerts::AlertPageJson)),
     modifiers(&Security, &AgentMethods),
-    tags((name = "Webhook", description = "RESTful /api/v1/Webhook"), (name = "Agents", description = "Agent RPC"))
+    tags((name = "Webhook", description = "RESTful /api/v1/Webhook"), (name = "Agents", description = "Agent RPC"),
+          (name = "Alerts", description = "In-app alerts of failing webhooks"))
 )]
 pub struct ApiDoc;
 
@@ -121,6 +126,8 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         )
         .route("/api/v1/Webhook/{id}/Recover", post(recovery::recover))
         .route("/api/v1/Agents/Webhook/{method}", post(agents::call))
+        .route("/api/v1/Alerts", get(alerts::list))
+        .route("/api/v1/Alerts/{id}/Read", post(alerts::read))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes.saturating_add(1)))
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
@@ -186,7 +193,7 @@ pub fn canonical_path(mut request: Request) -> Request {
             let fixed: &[&str] = match i {
                 1 => &["api"],
                 2 => &["v1", "openapi.json", "docs"],
-                3 => &["Webhook", "Agents"],
+                3 => &["Webhook", "Agents", "Alerts"],
                 4 if segments
                     .get(3)
                     .is_some_and(|s| s.eq_ignore_ascii_case("agents")) =>

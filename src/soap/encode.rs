@@ -115,7 +115,7 @@ pub fn webhook_members(x: &mut XmlOut, w: &WebhookCarrier, version: ServiceVersi
     }
     x.close("tns:ErrorAssociates");
     x.opt_leaf("tns:Description", w.description.as_deref());
-    x.leaf("tns:NotifyVia", w.notify_via.as_str());
+    x.leaf("tns:NotifyVia", &w.notify_via.to_wire());
     x.leaf("tns:NotifyWhen", &w.notify_when.to_wire());
     x.leaf("tns:TotalCalls", &w.usage.total_calls.to_string());
     x.leaf("tns:TotalErrors", &w.usage.total_errors.to_string());

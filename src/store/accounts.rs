@@ -37,6 +37,8 @@ pub trait Accounts: Send + Sync + 'static {
 
     /// Every user, by name.
     async fn users(&self) -> StoreResult<Vec<UserEntry>>;
+    /// Sets the e-mail address of user `id` (where its webhooks' ErrorAssociates alerts go).
+    async fn set_user_email(&self, id: i64, email: Option<&str>) -> StoreResult<()>;
     /// Gives the user called `name` (any letter case) a new password and ends its tickets;
     /// answers the name as stored, None if there is no such user.
     async fn set_user_password(
@@ -59,6 +61,8 @@ pub struct UserEntry {
     pub id: i64,
     pub name: String,
     pub full_name: String,
+    /// Where alerts of webhooks naming the user in ErrorAssociates go.
+    pub email: Option<String>,
     pub created_at: Millis,
 }
 
@@ -231,7 +235,7 @@ impl<B: Backend> Accounts for B {
         let mut conn = self.reader().await?;
         let rows = conn
             .fetch_all(
-                "SELECT id, name, full_name, created_at FROM users ORDER BY name_key, name",
+                "SELECT id, name, full_name, email, created_at FROM users ORDER BY name_key, name",
                 &[],
             )
             .await?;
@@ -241,10 +245,22 @@ impl<B: Backend> Accounts for B {
                     id: row.long("id")?,
                     name: row.text("name")?,
                     full_name: row.text("full_name")?,
+                    email: row.opt_text("email")?,
                     created_at: row.long("created_at")?,
                 })
             })
             .collect()
+    }
+
+    async fn set_user_email(&self, id: i64, email: Option<&str>) -> StoreResult<()> {
+        self.writer()
+            .await?
+            .execute(
+                "UPDATE users SET email = $1 WHERE id = $2",
+                &[Arg::OptText(email), Arg::Long(id)],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn set_user_password(

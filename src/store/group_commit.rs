@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::attempt_log;
 use super::outbox_sql::{Claim, apply_attempt, claim, count, settle, subscriptions};
@@ -210,14 +210,22 @@ pub(crate) async fn run_batch<B: BatchSql>(
 /// The handle callers submit writes through.
 pub(crate) struct GroupCommit {
     jobs: mpsc::Sender<Job>,
+    /// Notified after each commit that recorded a failed attempt, the only write that can
+    /// queue an alert's mail (the notifier then looks: `store/alerts.rs`).
+    mail_queued: Arc<Notify>,
 }
 
 impl GroupCommit {
     /// Starts the writer task over `backend`.
     pub(crate) fn spawn(backend: impl ApplyBatch) -> GroupCommit {
         let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(writer(backend, queue));
-        GroupCommit { jobs }
+        let mail_queued = Arc::new(Notify::new());
+        tokio::spawn(writer(backend, queue, mail_queued.clone()));
+        GroupCommit { jobs, mail_queued }
+    }
+
+    pub(crate) fn mail_queued(&self) -> Arc<Notify> {
+        self.mail_queued.clone()
     }
 
     pub(crate) async fn record_event(&self, event: Event) -> StoreResult<usize> {
@@ -250,7 +258,11 @@ impl GroupCommit {
 
 /// The group-commit loop: takes every job waiting, applies them in one transaction, and
 /// answers each only after the commit.
-async fn writer(backend: impl ApplyBatch, mut queue: mpsc::Receiver<Job>) {
+async fn writer(
+    backend: impl ApplyBatch,
+    mut queue: mpsc::Receiver<Job>,
+    mail_queued: Arc<Notify>,
+) {
     while let Some(first) = queue.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -261,6 +273,12 @@ async fn writer(backend: impl ApplyBatch, mut queue: mpsc::Receiver<Job>) {
         }
         match backend.apply(&jobs).await {
             Ok(results) if results.len() == jobs.len() => {
+                if jobs
+                    .iter()
+                    .any(|job| matches!(job, Job::Attempt(a, _, _) if !a.success))
+                {
+                    mail_queued.notify_one();
+                }
                 for (job, result) in jobs.into_iter().zip(results) {
                     job.answer(result);
                 }

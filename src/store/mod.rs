@@ -5,6 +5,8 @@
 //! - `accounts`, `webhooks`, `outbox`, `deliveries`: the concerns of [`Store`], each a trait
 //!   written once for every [`backend::Backend`] over the statement layer in `sql`;
 //! - `attempt_log`: the attempt log's writes (in group commit) and its retention prune;
+//! - `alerts_sql`, `alerts`: notifications' rows, written in group commit; the in-app list
+//!   and the mail queue;
 //! - `outbox_sql`, `group_commit`: the outbox statements, and the writer task that batches
 //!   events, attempt outcomes and claims per transaction, in one order;
 //! - `rows`: row → record mapping and column conventions both backends share;
@@ -13,6 +15,8 @@
 //! - `secret_box`, `secret_key_file`, `secret_unlock`: webhook Secrets encrypted at rest.
 
 mod accounts;
+mod alerts;
+mod alerts_sql;
 mod attempt_log;
 mod backend;
 mod deliveries;
@@ -37,6 +41,7 @@ pub use crate::domain::outbox::{ClaimCaps, Disposition};
 use crate::domain::{Event, Millis};
 
 pub use accounts::{Accounts, Revocation};
+pub use alerts::{AlertEntry, AlertQuery, Alerts, PendingMail};
 pub use deliveries::{
     AttemptEntry, DeliveryLog, DeliveryQuery, DeliveryState, DeliverySummary, WebhookActivity,
 };
@@ -214,9 +219,9 @@ pub struct QueueStats {
 }
 
 /// Everything the server keeps: accounts, webhooks, the outbox and its delivery log.
-pub trait Store: Accounts + Webhooks + Outbox + DeliveryLog {}
+pub trait Store: Accounts + Webhooks + Outbox + DeliveryLog + Alerts {}
 
-impl<T: Accounts + Webhooks + Outbox + DeliveryLog + ?Sized> Store for T {}
+impl<T: Accounts + Webhooks + Outbox + DeliveryLog + Alerts + ?Sized> Store for T {}
 
 /// A migrator over a backend's migrations, `(version, description, SQL)` in order; the SQL is
 /// compiled in, so the binary carries its schema.

@@ -2,12 +2,14 @@
 //! an attempt, settle its delivery, disable a webhook, find subscribers, claim due deliveries.
 //! Group commit runs them in its order (see `group_commit`).
 
+use super::alerts_sql as alerts;
 use super::rows::{
     DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, decode_claims,
     subscriptions_from_rows, webhook_without_secret,
 };
 use super::sql::{Arg, Conn, Lock};
 use super::{AttemptRecord, ClaimCaps, ClaimedDelivery, StoreResult};
+use crate::domain::alerts::transitions;
 use crate::domain::outbox::{Disposition, SENDS, TAKES_DELIVERIES, UsageChange, disabled_state};
 use crate::domain::{Event, Millis, WebhookState};
 
@@ -123,6 +125,7 @@ pub(crate) async fn apply_attempt(
     };
     let disables = outcome.disables(consecutive, failures_to_disable);
     let Some(next) = disabled_state(state, disables) else {
+        alerts::record(conn, a, &transitions(&outcome, consecutive, false), now).await?;
         return Ok((state, None));
     };
     // `AND state = $4` makes the switch happen once, however many attempts race to it.
@@ -141,6 +144,7 @@ pub(crate) async fn apply_attempt(
         )
         .await?;
     let Some(row) = disabled else {
+        alerts::record(conn, a, &transitions(&outcome, consecutive, false), now).await?;
         return Ok((next, None));
     };
     let record = webhook_without_secret(&row)?;
@@ -150,6 +154,7 @@ pub(crate) async fn apply_attempt(
         consecutive,
         "webhook disabled: TooManyErrors"
     );
+    alerts::record(conn, a, &transitions(&outcome, consecutive, true), now).await?;
     Ok((next, Event::state_change(&record, now)))
 }
 

@@ -77,7 +77,7 @@ fn definition_args<'a>(w: &'a WebhookRecord, secrets: &SecretBox) -> StoreResult
         Arg::String(to_json(&w.error_emails)),
         Arg::String(to_json(&w.error_associates)),
         Arg::OptText(w.description.as_deref()),
-        Arg::Long(w.notify_via as i64),
+        Arg::Long(i64::from(w.notify_via.0)),
         Arg::Long(i64::from(w.notify_when.0)),
         Arg::OptLong(w.app_id),
     ])

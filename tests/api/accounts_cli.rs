@@ -89,7 +89,7 @@ async fn users_are_listed_given_a_new_password_and_removed_beside_a_running_serv
     let lines: Vec<&str> = listed.lines().collect();
     assert_eq!(
         lines.first(),
-        Some(&"id\tname\tfull_name\tcreated"),
+        Some(&"id\tname\tfull_name\tcreated\temail"),
         "{listed}"
     );
     assert!(

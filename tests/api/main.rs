@@ -24,6 +24,7 @@ mod interop;
 mod layering;
 mod login_storm;
 mod metrics;
+mod notifications;
 mod operator_messages;
 mod quickstart;
 mod recovery;

@@ -21,6 +21,7 @@ mod database;
 pub mod receiver;
 pub mod rest;
 pub mod signal;
+pub mod smtp;
 mod soap;
 
 pub use database::*;
@@ -218,6 +219,18 @@ impl TestServer {
             self.database_url.clone(),
             self.database.clone(),
             std::mem::take(&mut self.extra_args),
+        )
+    }
+
+    /// Stops the process (SIGKILL) and starts a new one on the same database, logging at
+    /// `info` with its stderr kept for [`TestServer::log`].
+    pub fn restart_capturing_log(mut self) -> TestServer {
+        self.kill();
+        Self::spawn_with_log(
+            self.database_url.clone(),
+            self.database.clone(),
+            std::mem::take(&mut self.extra_args),
+            Some(Arc::new(std::sync::Mutex::new(Vec::new()))),
         )
     }
 

@@ -71,6 +71,11 @@ fn migrator() -> Migrator {
             "manual recovery",
             include_str!("../../../migrations/postgres/0006_manual_recovery.sql"),
         ),
+        (
+            7,
+            "alerts",
+            include_str!("../../../migrations/postgres/0007_alerts.sql"),
+        ),
     ])
 }
 

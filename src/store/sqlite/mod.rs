@@ -82,6 +82,11 @@ fn migrator() -> Migrator {
             "manual recovery",
             include_str!("../../../migrations/sqlite/0006_manual_recovery.sql"),
         ),
+        (
+            7,
+            "alerts",
+            include_str!("../../../migrations/sqlite/0007_alerts.sql"),
+        ),
     ])
 }
 
