@@ -201,6 +201,14 @@ impl<B: Backend> Outbox for B {
         )
         .await?;
         B::commit(tx).await?;
+        // Alerts age out with the window too (few rows, one per transition: one statement).
+        self.writer()
+            .await?
+            .execute(
+                "DELETE FROM alerts WHERE created_at < $1",
+                &[Arg::Long(cutoff)],
+            )
+            .await?;
         // The attempt log ages out with the window, a bounded batch per statement, so the
         // writer is never held long.
         loop {

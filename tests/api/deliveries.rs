@@ -381,10 +381,10 @@ async fn the_attempt_log_ages_out_with_the_retention_window() {
         "100",
     ]);
     let api = Api::start(&args).await;
-    let id = rest::id_of(
-        &api.create(hook("aging", &["quote.sent"], &receiver.url("/late")))
-            .await,
-    );
+    let mut aging = hook("aging", &["quote.sent"], &receiver.url("/late"));
+    aging["NotifyVia"] = json!("InApp");
+    aging["NotifyWhen"] = json!("FirstFailure");
+    let id = rest::id_of(&api.create(aging).await);
     signal(&api, "quote.sent", 4).await;
     // One failed cycle; the next would start after the 1 s window: dead, its 3 attempts logged.
     let list = format!("/api/v1/Webhook/{id}/Deliveries");
@@ -397,9 +397,15 @@ async fn the_attempt_log_ages_out_with_the_retention_window() {
     assert_eq!(d["LastStatus"], 500, "{d}");
     assert!(d["NextAttempt"].is_null(), "dead: nothing due: {d}");
     let delivery_id = d["DeliveryId"].as_i64().unwrap_or_default();
+    let alerts = api.get("/api/v1/Alerts").send().await.ok();
+    assert_eq!(
+        alerts["Alerts"].as_array().map(Vec::len),
+        Some(1),
+        "{alerts}"
+    );
 
-    // Past the window, the sweep (run at start, then every minute) forgets the attempts; the
-    // dead letter itself stays.
+    // Past the window, the sweep (run at start, then every minute) forgets the attempts and
+    // the alert; the dead letter itself stays.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let Api {
         server,
@@ -426,4 +432,7 @@ async fn the_attempt_log_ages_out_with_the_retention_window() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The sweep prunes the alerts in the same pass, before the attempts.
+    let alerts = api.get("/api/v1/Alerts").send().await.ok();
+    assert_eq!(alerts["Alerts"], json!([]), "{alerts}");
 }
