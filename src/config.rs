@@ -27,6 +27,8 @@ const CONFIG_KEY: &str = "config";
 
 /// Default request body limit: SOAP envelopes of this API are a few KiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default grace of a replaced webhook Secret: a day for receivers to switch.
+pub const DEFAULT_SECRET_GRACE_SECS: u64 = 24 * 3600;
 
 /// Options of `hookwire serve`.
 #[derive(Debug, Clone, Args)]
@@ -94,6 +96,11 @@ pub struct ServeConfig {
     /// Do not send the Standard Webhooks headers (webhook-id, -timestamp, -signature).
     #[arg(long, env = "HOOKWIRE_NO_STANDARD_WEBHOOKS")]
     pub no_standard_webhooks: bool,
+
+    /// After a webhook's Secret changes, how long the replaced one still signs deliveries
+    /// (a second signature in webhook-signature), in seconds; 0: not at all.
+    #[arg(long, env = "HOOKWIRE_SECRET_GRACE_SECS", default_value_t = DEFAULT_SECRET_GRACE_SECS)]
+    pub secret_grace_secs: u64,
 
     /// Timeout of one delivery attempt, in seconds.
     #[arg(long, env = "HOOKWIRE_DELIVERY_TIMEOUT_SECS", default_value_t = 15)]
@@ -230,6 +237,11 @@ impl ServeConfig {
             max_bytes: self.max_body_bytes,
             deadline: Duration::from_secs(self.request_body_timeout_secs),
         }
+    }
+
+    /// How long a replaced webhook Secret still signs.
+    pub fn secret_grace(&self) -> Duration {
+        Duration::from_secs(self.secret_grace_secs)
     }
 
     pub fn ticket_ttl(&self) -> Duration {

@@ -102,6 +102,7 @@ impl Application {
                 allow_http_targets: config.allow_http_targets,
                 save_ping: !config.no_save_ping,
                 context_identifier: config.context_identifier.clone(),
+                secret_grace: config.secret_grace(),
             },
             sender.clone(),
             wakeup.clone(),

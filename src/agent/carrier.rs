@@ -27,7 +27,8 @@
 //! `soap/wsdl.rs`) fail until the member is in all of these.
 
 use crate::domain::{
-    Associate, Millis, NotifyVia, NotifyWhen, TypedValue, WebhookRecord, WebhookState, WebhookUsage,
+    Associate, Millis, NotifyVia, NotifyWhen, TypedValue, WebhookRecord, WebhookState,
+    WebhookUsage, now_millis,
 };
 use crate::store::WebhookActivity;
 
@@ -60,6 +61,9 @@ pub struct WebhookCarrier {
     /// Its last attempt and failures of the last 24 hours: hookwire's summary, answered by
     /// REST only (SOAP carriers stay as NetServer's).
     pub activity: WebhookActivity,
+    /// Until when the Secret the current one replaced still signs deliveries; `None` when
+    /// none does (hookwire's, on no wire carrier: the answer of a regenerated Secret has it).
+    pub previous_secret_valid_until: Option<Millis>,
 }
 
 impl WebhookCarrier {
@@ -87,6 +91,7 @@ impl WebhookCarrier {
             notify_when: NotifyWhen::default(),
             usage: WebhookUsage::default(),
             activity: WebhookActivity::default(),
+            previous_secret_valid_until: None,
         }
     }
 
@@ -97,6 +102,12 @@ impl WebhookCarrier {
         error_associates: Vec<(i32, Option<Associate>)>,
         activity: WebhookActivity,
     ) -> WebhookCarrier {
+        let now = now_millis();
+        let previous_secret_valid_until = r
+            .previous_secret
+            .as_ref()
+            .filter(|previous| previous.valid_at(now))
+            .map(|previous| previous.valid_until);
         WebhookCarrier {
             id: r.id,
             name: Some(r.name),
@@ -119,6 +130,7 @@ impl WebhookCarrier {
             notify_when: r.notify_when,
             usage: r.usage,
             activity,
+            previous_secret_valid_until,
         }
     }
 }

@@ -11,8 +11,10 @@ mod error;
 mod operation;
 mod recovery;
 mod save;
+mod secret_rotation;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::{Auth, Caller};
 use crate::delivery::sender::Sender;
@@ -41,6 +43,9 @@ pub struct AgentSettings {
     pub save_ping: bool,
     /// `ContextIdentifier` of test pings.
     pub context_identifier: String,
+    /// How long a replaced Secret still signs deliveries (`--secret-grace-secs`; zero: not at
+    /// all). docs/DELIVERY.md, Rotating a Secret.
+    pub secret_grace: Duration,
 }
 
 /// The filters of GetAllWebhooks. `None` (or state `Unknown`) means no filter.
@@ -166,14 +171,21 @@ impl WebhookAgent {
     ) -> Result<WebhookResult, AgentError> {
         let spec = WebhookSpec::from_input(&input, None, self.settings.allow_http_targets)
             .map_err(AgentError::Invalid)?;
-        Ok(self.ping(caller, &spec).await)
+        Ok(self.ping(caller, &spec, None).await)
     }
 
-    async fn ping(&self, caller: &Caller, spec: &WebhookSpec) -> WebhookResult {
+    /// Pings `spec`'s target; `previous_secret` is the Secret a save replaces, still valid.
+    async fn ping(
+        &self,
+        caller: &Caller,
+        spec: &WebhookSpec,
+        previous_secret: Option<&str>,
+    ) -> WebhookResult {
         let target = PingTarget {
             name: spec.name.as_str(),
             url: spec.target_url.as_str(),
             secret: spec.secret.as_deref(),
+            previous_secret,
             headers: &spec.headers,
             properties: &spec.properties,
         };

@@ -4,7 +4,8 @@
 use super::{AgentError, WebhookAgent, WebhookCarrier};
 use crate::auth::Caller;
 use crate::domain::{
-    Millis, WebhookInput, WebhookRecord, WebhookSpec, WebhookState, now_millis, wire_date,
+    Millis, PreviousSecret, WebhookInput, WebhookRecord, WebhookSpec, WebhookState, now_millis,
+    wire_date,
 };
 
 /// A condition the webhook must meet for an update to be made. It is checked against the
@@ -144,11 +145,19 @@ impl WebhookAgent {
     ) -> Result<Option<WebhookCarrier>, AgentError> {
         let spec = WebhookSpec::from_input(&input, base.as_ref(), self.settings.allow_http_targets)
             .map_err(AgentError::Invalid)?;
+        // The grace starts now; the ping below may sign with the replaced Secret too.
+        let previous_secret = PreviousSecret::after_save(
+            base.as_ref(),
+            spec.secret.as_deref(),
+            now_millis(),
+            self.grace(),
+        );
         let definition_changed = base
             .as_ref()
             .is_none_or(|b| b.target_url != spec.target_url.as_str() || b.secret != spec.secret);
         if self.settings.save_ping && definition_changed && spec.state == WebhookState::Active {
-            let ping = self.ping(caller, &spec).await;
+            let previous = previous_secret.as_ref().map(|p| p.secret.as_str());
+            let ping = self.ping(caller, &spec, previous).await;
             if !ping.success {
                 return Err(AgentError::PingFailed(format!(
                     "The test ping to {} failed, so the webhook was not saved: {}",
@@ -166,6 +175,7 @@ impl WebhookAgent {
             app_id,
             base.as_ref(),
         );
+        record.previous_secret = previous_secret;
         if let Some(base) = &base {
             if !self.store.update_webhook(&record, if_updated).await? {
                 return Ok(None);
@@ -178,6 +188,11 @@ impl WebhookAgent {
         }
         tracing::info!(webhook_id = record.id, state = %record.state, "webhook saved");
         Ok(Some(self.carrier(record).await?))
+    }
+
+    /// How long a replaced Secret still signs, in ms.
+    fn grace(&self) -> Millis {
+        Millis::try_from(self.settings.secret_grace.as_millis()).unwrap_or(Millis::MAX)
     }
 }
 

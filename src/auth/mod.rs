@@ -15,7 +15,7 @@ use crate::store::{AppRecord, Store, StoreError, UserRecord};
 
 pub use initial_password::InitialPassword;
 pub use password::{hash_password, verify_password};
-pub use secret::{random_token, sha256_hex};
+pub use secret::{random_secret, random_token, sha256_hex};
 
 /// The longest user name a login accepts, so that the work and the log of a login stay small
 /// whatever is sent.

@@ -178,6 +178,8 @@ pub(super) async fn agent(
             allow_http_targets: true,
             save_ping: false,
             context_identifier: String::new(),
+            // No command here changes a Secret; were one to, the server's default applies.
+            secret_grace: Duration::from_secs(crate::config::DEFAULT_SECRET_GRACE_SECS),
         },
         sender,
         Wakeup::default(),

@@ -3,7 +3,7 @@
 
 use super::payload::{self, PayloadContext};
 use super::sender::{AttemptResult, Outgoing};
-use crate::domain::{Event, Millis, WebhookRecord};
+use crate::domain::{Event, Millis, WebhookRecord, now_millis};
 use crate::store::{LoggedAttempt, Trigger};
 
 /// The JSON body of `event` for `webhook`; the same bytes on every attempt.
@@ -19,7 +19,8 @@ pub fn body(webhook: &WebhookRecord, event: &Event, context_identifier: &str) ->
     )
 }
 
-/// The request of one attempt; `retry` is `X-SuperOffice-Retry` (earlier attempts).
+/// The request of one attempt; `retry` is `X-SuperOffice-Retry` (earlier attempts). The
+/// webhook's previous Secret signs too while its grace lasts at the time of the attempt.
 pub fn request<'a>(
     webhook: &'a WebhookRecord,
     event: &'a Event,
@@ -32,6 +33,7 @@ pub fn request<'a>(
         event_id: &event.event_id,
         retry,
         secret: webhook.secret.as_deref(),
+        previous_secret: webhook.previous_secret_at(now_millis()),
         custom_headers: &webhook.headers,
         body,
         test: false,

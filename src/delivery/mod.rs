@@ -28,6 +28,8 @@ pub struct PingTarget<'a> {
     pub name: &'a str,
     pub url: &'a str,
     pub secret: Option<&'a str>,
+    /// The Secret a save replaces, while it still signs (docs/DELIVERY.md, Rotating a Secret).
+    pub previous_secret: Option<&'a str>,
     pub headers: &'a [(String, String)],
     pub properties: &'a [(String, TypedValue)],
 }
@@ -56,6 +58,7 @@ pub async fn test_ping(
             event_id: &event.event_id,
             retry: 0,
             secret: target.secret,
+            previous_secret: target.previous_secret,
             custom_headers: target.headers,
             body,
             test: true,

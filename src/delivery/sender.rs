@@ -53,6 +53,9 @@ pub struct Outgoing<'a> {
     /// `X-SuperOffice-Retry`: earlier attempts of this event.
     pub retry: u32,
     pub secret: Option<&'a str>,
+    /// The Secret `secret` replaced, during its grace period: `webhook-signature` carries a
+    /// second signature with it (docs/DELIVERY.md, Rotating a Secret).
+    pub previous_secret: Option<&'a str>,
     pub custom_headers: &'a [(String, String)],
     pub body: Vec<u8>,
     /// A test ping (`X-Hook-Test: true`).
@@ -198,9 +201,16 @@ impl Sender {
             put("webhook-id", out.event_id);
             put("webhook-timestamp", &now_secs.to_string());
             if let Some(secret) = secret {
+                let previous = out.previous_secret.filter(|s| !s.is_empty());
                 put(
                     "webhook-signature",
-                    &signature::standard_webhooks(secret, out.event_id, now_secs, &out.body),
+                    &signature::standard_webhooks_rotating(
+                        secret,
+                        previous,
+                        out.event_id,
+                        now_secs,
+                        &out.body,
+                    ),
                 );
             }
         }

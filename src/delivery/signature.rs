@@ -41,6 +41,26 @@ pub fn standard_webhooks(secret: &str, id: &str, timestamp: i64, body: &[u8]) ->
     format!("v1,{sig}")
 }
 
+/// `webhook-signature` while a Secret is being rotated: the current Secret's signature, then,
+/// when `previous` still signs, the previous Secret's, space-separated as the Standard Webhooks
+/// spec lists several signatures, so a receiver that knows either Secret verifies the event.
+pub fn standard_webhooks_rotating(
+    secret: &str,
+    previous: Option<&str>,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
+    let current = standard_webhooks(secret, id, timestamp, body);
+    match previous {
+        Some(previous) => format!(
+            "{current} {}",
+            standard_webhooks(previous, id, timestamp, body)
+        ),
+        None => current,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +84,21 @@ mod tests {
             br#"{"test": 2432232314}"#,
         );
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn a_rotation_lists_the_current_signature_then_the_previous() {
+        let (id, ts, body) = ("msg_1", 1614265330, br#"{"a":1}"#);
+        let current = standard_webhooks("new", id, ts, body);
+        let previous = standard_webhooks("old", id, ts, body);
+        assert_ne!(current, previous);
+        assert_eq!(
+            standard_webhooks_rotating("new", Some("old"), id, ts, body),
+            format!("{current} {previous}")
+        );
+        assert_eq!(
+            standard_webhooks_rotating("new", None, id, ts, body),
+            current
+        );
     }
 }

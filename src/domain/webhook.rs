@@ -1,7 +1,7 @@
 //! The webhook as clients send it ([`WebhookInput`]), as the agent accepts it ([`WebhookSpec`])
 //! and as it is stored ([`WebhookRecord`]).
 
-use super::{EventName, Millis, NotifyVia, NotifyWhen, TypedValue, WebhookState};
+use super::{EventName, Millis, NotifyVia, NotifyWhen, PreviousSecret, TypedValue, WebhookState};
 
 /// Longest `Name`: NetServer's column is String(400).
 const MAX_NAME: usize = 400;
@@ -263,6 +263,8 @@ pub struct WebhookRecord {
     pub events: Vec<String>,
     pub target_url: String,
     pub secret: Option<String>,
+    /// The Secret this one replaced, while it still signs too (`secret_rotation.rs`).
+    pub previous_secret: Option<PreviousSecret>,
     pub state: WebhookState,
     pub kind: String,
     pub headers: Vec<(String, String)>,
@@ -298,6 +300,8 @@ impl WebhookRecord {
             events: spec.events.iter().map(|e| e.as_str().to_string()).collect(),
             target_url: spec.target_url.as_str().to_string(),
             secret: spec.secret,
+            // The save decides, knowing the grace (`PreviousSecret::after_save`).
+            previous_secret: None,
             state: spec.state,
             kind: spec.kind.as_str().to_string(),
             headers: spec.headers,

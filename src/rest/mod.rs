@@ -8,6 +8,7 @@
 //! - `webhooks` (RESTful) and `agents` (RPC): the handlers; `patch`: JSON Patch / Merge Patch;
 //! - `deliveries`: the delivery log (list, CSV, one delivery with its attempts);
 //!   `recovery`: an operator's Retry of one delivery and Recover of a time window;
+//! - `secret`: Generate / Regenerate a webhook's Secret;
 //! - `alerts`: in-app alerts (list, mark read);
 //! - `error`: one JSON error form and the status codes of docs/REST.md (Errors).
 
@@ -20,6 +21,7 @@ pub mod json;
 mod members;
 mod patch;
 mod recovery;
+mod secret;
 mod webhooks;
 
 use axum::Router;
@@ -39,13 +41,13 @@ use crate::state::AppState;
         webhooks::default_webhook, webhooks::list, webhooks::create, webhooks::get, webhooks::put,
         webhooks::patch, webhooks::delete, webhooks::test, webhooks::signal, webhooks::last_error,
         agents::call, deliveries::list, deliveries::get, recovery::retry, recovery::recover,
-        alerts::list, alerts::read
+        secret::regenerate, alerts::list, alerts::read
     ),
     components(schemas(json::WebhookJson, json::WebhookWithLinks, json::WebhookBody, json::WebhookResultJson,
                        json::AssociateJson, json::ListItemJson, json::LinksJson, json::ErrorJson,
                        deliveries::DeliveryPageJson, deliveries::DeliveryJson, deliveries::DeliveryDetailJson,
                        deliveries::AttemptJson, recovery::RecoverBody, recovery::RecoveredJson,
-                       alerts::AlertJson, alerts::AlertPageJson)),
+                       alerts::AlertJson, alerts::AlertPageJson, secret::NewSecretJson)),
     modifiers(&Security, &AgentMethods),
     tags((name = "Webhook", description = "RESTful /api/v1/Webhook"), (name = "Agents", description = "Agent RPC"),
           (name = "Alerts", description = "In-app alerts of failing webhooks"))
@@ -125,6 +127,7 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
             post(recovery::retry),
         )
         .route("/api/v1/Webhook/{id}/Recover", post(recovery::recover))
+        .route("/api/v1/Webhook/{id}/Secret", post(secret::regenerate))
         .route("/api/v1/Agents/Webhook/{method}", post(agents::call))
         .route("/api/v1/Alerts", get(alerts::list))
         .route("/api/v1/Alerts/{id}/Read", post(alerts::read))

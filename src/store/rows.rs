@@ -10,7 +10,8 @@ use super::secret_box::SecretBox;
 use super::{ClaimedDelivery, StoreError, StoreResult, UserRecord};
 use crate::domain::outbox::DeliveryStatus;
 use crate::domain::{
-    Event, NotifyVia, NotifyWhen, TypedValue, WebhookRecord, WebhookState, WebhookUsage,
+    Event, NotifyVia, NotifyWhen, PreviousSecret, TypedValue, WebhookRecord, WebhookState,
+    WebhookUsage,
 };
 
 /// Delivery row states (`domain::outbox::DeliveryStatus`), as stored.
@@ -21,6 +22,7 @@ pub(crate) const DEAD: i64 = DeliveryStatus::Dead as i64;
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, name, events, target_url, secret, state, type, \
     headers, properties, registered, registered_associate_id, updated, updated_associate_id, \
     errors_email, error_emails, error_associates, description, notify_via, notify_when, app_id, \
+    previous_secret, previous_secret_until, \
     total_calls, total_errors, consecutive_errors, last_error";
 
 pub(crate) const EVENT_COLUMNS: &str =
@@ -85,13 +87,21 @@ pub(crate) fn user_from_row(row: &impl StoreRow) -> StoreResult<UserRecord> {
     })
 }
 
-/// A `webhooks` row (selected with [`WEBHOOK_COLUMNS`]), its Secret opened with `secrets`.
+/// A `webhooks` row (selected with [`WEBHOOK_COLUMNS`]), its Secrets opened with `secrets`.
 pub(crate) fn webhook_from_row(
     row: &impl StoreRow,
     secrets: &SecretBox,
 ) -> StoreResult<WebhookRecord> {
     let mut webhook = webhook_without_secret(row)?;
     webhook.secret = secrets.open_secret(row.opt_text("secret")?)?;
+    let previous = secrets.open_secret(row.opt_text("previous_secret")?)?;
+    webhook.previous_secret = match (previous, row.opt_long("previous_secret_until")?) {
+        (Some(secret), Some(valid_until)) => Some(PreviousSecret {
+            secret,
+            valid_until,
+        }),
+        _ => None,
+    };
     Ok(webhook)
 }
 
@@ -104,6 +114,7 @@ pub(crate) fn webhook_without_secret(row: &impl StoreRow) -> StoreResult<Webhook
         events: row.json("events")?,
         target_url: row.text("target_url")?,
         secret: None,
+        previous_secret: None,
         state: WebhookState::from_number(row.long("state")?),
         kind: row.text("type")?,
         headers: row.json("headers")?,

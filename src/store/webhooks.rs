@@ -35,8 +35,8 @@ pub trait Webhooks: Send + Sync + 'static {
     async fn unlock_secrets(&self, secrets: SecretBox) -> StoreResult<u64>;
 }
 
-/// The definition columns, in [`WEBHOOK_COLUMNS`] order from `name` to `app_id`.
-const DEFINITION_COLUMNS: [&str; 19] = [
+/// The definition columns, in [`WEBHOOK_COLUMNS`] order from `name` to `previous_secret_until`.
+const DEFINITION_COLUMNS: [&str; 21] = [
     "name",
     "events",
     "target_url",
@@ -56,10 +56,13 @@ const DEFINITION_COLUMNS: [&str; 19] = [
     "notify_via",
     "notify_when",
     "app_id",
+    "previous_secret",
+    "previous_secret_until",
 ];
 
-/// The values of [`DEFINITION_COLUMNS`], the Secret sealed with `secrets`.
+/// The values of [`DEFINITION_COLUMNS`], the Secrets sealed with `secrets`.
 fn definition_args<'a>(w: &'a WebhookRecord, secrets: &SecretBox) -> StoreResult<Vec<Arg<'a>>> {
+    let previous = w.previous_secret.as_ref();
     Ok(vec![
         Arg::Text(&w.name),
         Arg::String(to_json(&w.events)),
@@ -80,6 +83,8 @@ fn definition_args<'a>(w: &'a WebhookRecord, secrets: &SecretBox) -> StoreResult
         Arg::Long(i64::from(w.notify_via.0)),
         Arg::Long(i64::from(w.notify_when.0)),
         Arg::OptLong(w.app_id),
+        Arg::OptString(secrets.seal_secret(previous.map(|p| p.secret.as_str()))?),
+        Arg::OptLong(previous.map(|p| p.valid_until)),
     ])
 }
 

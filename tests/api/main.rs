@@ -33,6 +33,7 @@ mod rest_hardening;
 mod rest_messages;
 mod rest_precondition;
 mod rest_schema;
+mod secret_rotation;
 mod secrets_at_rest;
 mod soap_errors;
 mod soap_fidelity;

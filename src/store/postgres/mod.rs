@@ -76,6 +76,11 @@ fn migrator() -> Migrator {
             "alerts",
             include_str!("../../../migrations/postgres/0007_alerts.sql"),
         ),
+        (
+            8,
+            "previous secret",
+            include_str!("../../../migrations/postgres/0008_previous_secret.sql"),
+        ),
     ])
 }
 

@@ -87,6 +87,11 @@ fn migrator() -> Migrator {
             "alerts",
             include_str!("../../../migrations/sqlite/0007_alerts.sql"),
         ),
+        (
+            8,
+            "previous secret",
+            include_str!("../../../migrations/sqlite/0008_previous_secret.sql"),
+        ),
     ])
 }
 

@@ -1,0 +1,52 @@
+//! Generate / Regenerate a webhook's Secret (docs/DELIVERY.md, Rotating a Secret): a new
+//! random Secret saved as any other change of the Secret is, so the replaced one keeps
+//! signing `webhook-signature` for the grace period.
+
+use super::{AgentError, WebhookAgent};
+use crate::auth::{Caller, random_secret};
+use crate::domain::{Millis, WebhookInput};
+
+/// A Secret just generated, shown once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegeneratedSecret {
+    pub secret: String,
+    /// Until when the replaced Secret still signs; `None` when there was none or there is no
+    /// grace (`--secret-grace-secs 0`).
+    pub previous_valid_until: Option<Millis>,
+}
+
+impl WebhookAgent {
+    /// Gives webhook `id` a new random Secret (letters and digits) and returns it: it is
+    /// readable afterwards only as the webhook's Secret. Saved as SaveWebhook saves (the owner
+    /// check, `Updated`/`UpdatedAssociate`, the test ping when the webhook is Active).
+    #[allow(
+        dead_code,
+        reason = "the admin page's Regenerate button calls it (issue 15)"
+    )]
+    pub async fn regenerate_secret(&self, caller: &Caller, id: i32) -> Result<String, AgentError> {
+        Ok(self.rotate_secret(caller, id).await?.secret)
+    }
+
+    /// [`Self::regenerate_secret`], also answering until when the replaced Secret signs.
+    pub async fn rotate_secret(
+        &self,
+        caller: &Caller,
+        id: i32,
+    ) -> Result<RegeneratedSecret, AgentError> {
+        let secret = random_secret();
+        let saved = self
+            .update_webhook(caller, id, None, |_| {
+                Ok::<_, AgentError>(WebhookInput {
+                    webhook_id: id,
+                    secret: Some(Some(secret.clone())),
+                    ..WebhookInput::default()
+                })
+            })
+            .await?;
+        tracing::info!(webhook_id = id, "webhook Secret regenerated");
+        Ok(RegeneratedSecret {
+            secret,
+            previous_valid_until: saved.previous_secret_valid_until,
+        })
+    }
+}
