@@ -61,11 +61,13 @@ impl WebhookAgent {
             }
             id => Some(self.visible_webhook(caller, id).await?),
         };
-        self.save(caller, input, base, None).await?.ok_or_else(|| {
-            AgentError::NotFound(format!(
-                "Webhook {id} does not exist (it was deleted meanwhile)"
-            ))
-        })
+        self.save(caller, input, base, None, Ping::AsSaveWebhook)
+            .await?
+            .ok_or_else(|| {
+                AgentError::NotFound(format!(
+                    "Webhook {id} does not exist (it was deleted meanwhile)"
+                ))
+            })
     }
 
     /// Changes webhook `id` to what `edit` makes of it (REST's PATCH): reads the webhook, checks
@@ -79,6 +81,19 @@ impl WebhookAgent {
         caller: &Caller,
         id: i32,
         precondition: Option<Precondition>,
+        edit: impl FnMut(&WebhookCarrier) -> Result<WebhookInput, E>,
+    ) -> Result<WebhookCarrier, E> {
+        self.update_webhook_with(caller, id, precondition, Ping::AsSaveWebhook, edit)
+            .await
+    }
+
+    /// [`Self::update_webhook`], with the test ping as `ping` says.
+    pub(super) async fn update_webhook_with<E: From<AgentError>>(
+        &self,
+        caller: &Caller,
+        id: i32,
+        precondition: Option<Precondition>,
+        ping: Ping,
         mut edit: impl FnMut(&WebhookCarrier) -> Result<WebhookInput, E>,
     ) -> Result<WebhookCarrier, E> {
         for _ in 0..UPDATE_ATTEMPTS {
@@ -90,7 +105,7 @@ impl WebhookAgent {
             input.webhook_id = id;
             let read_version = read.updated;
             if let Some(saved) = self
-                .save(caller, input, Some(read), Some(read_version))
+                .save(caller, input, Some(read), Some(read_version), ping)
                 .await?
             {
                 return Ok(saved);
@@ -142,6 +157,7 @@ impl WebhookAgent {
         input: WebhookInput,
         base: Option<WebhookRecord>,
         if_updated: Option<Millis>,
+        ping: Ping,
     ) -> Result<Option<WebhookCarrier>, AgentError> {
         let spec = WebhookSpec::from_input(&input, base.as_ref(), self.settings.allow_http_targets)
             .map_err(AgentError::Invalid)?;
@@ -155,7 +171,11 @@ impl WebhookAgent {
         let definition_changed = base
             .as_ref()
             .is_none_or(|b| b.target_url != spec.target_url.as_str() || b.secret != spec.secret);
-        if self.settings.save_ping && definition_changed && spec.state == WebhookState::Active {
+        if self.settings.save_ping
+            && ping == Ping::AsSaveWebhook
+            && definition_changed
+            && spec.state == WebhookState::Active
+        {
             let previous = previous_secret.as_ref().map(|p| p.secret.as_str());
             let ping = self.ping(caller, &spec, previous).await;
             if !ping.success {
@@ -194,6 +214,16 @@ impl WebhookAgent {
     fn grace(&self) -> Millis {
         Millis::try_from(self.settings.secret_grace.as_millis()).unwrap_or(Millis::MAX)
     }
+}
+
+/// Whether a save pings the target first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ping {
+    /// As SaveWebhook does: when the webhook is new, or its TargetUrl or Secret changed.
+    AsSaveWebhook,
+    /// Never: a Secret rotation. The receiver cannot know the new Secret before it is made,
+    /// so a ping signed with it would fail the rotation; the grace period covers the switch.
+    Never,
 }
 
 #[cfg(test)]

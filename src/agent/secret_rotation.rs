@@ -2,6 +2,7 @@
 //! random Secret saved as any other change of the Secret is, so the replaced one keeps
 //! signing `webhook-signature` for the grace period.
 
+use super::save::Ping;
 use super::{AgentError, WebhookAgent};
 use crate::auth::{Caller, random_secret};
 use crate::domain::{Millis, WebhookInput};
@@ -18,7 +19,8 @@ pub struct RegeneratedSecret {
 impl WebhookAgent {
     /// Gives webhook `id` a new random Secret (letters and digits) and returns it: it is
     /// readable afterwards only as the webhook's Secret. Saved as SaveWebhook saves (the owner
-    /// check, `Updated`/`UpdatedAssociate`, the test ping when the webhook is Active).
+    /// check, `Updated`/`UpdatedAssociate`) but without the test ping: the receiver does not
+    /// know the new Secret yet (the grace period is for that).
     #[allow(
         dead_code,
         reason = "the admin page's Regenerate button calls it (issue 15)"
@@ -35,7 +37,7 @@ impl WebhookAgent {
     ) -> Result<RegeneratedSecret, AgentError> {
         let secret = random_secret();
         let saved = self
-            .update_webhook(caller, id, None, |_| {
+            .update_webhook_with(caller, id, None, Ping::Never, |_| {
                 Ok::<_, AgentError>(WebhookInput {
                     webhook_id: id,
                     secret: Some(Some(secret.clone())),

@@ -283,3 +283,25 @@ async fn another_application_gets_403_and_an_unknown_webhook_404() {
     let answer = api.post(&path).header("SO-AppToken", &a).send().await.ok();
     assert!(answer["Secret"].is_string(), "{answer}");
 }
+
+/// With the save ping on, a rotation still sends no ping: the receiver cannot know the new
+/// Secret yet, and a receiver checking `X-SuperOffice-Signature` would refuse it.
+#[tokio::test]
+async fn a_rotation_sends_no_test_ping() {
+    let receiver = Receiver::start().await;
+    let api = Api::start(&LOOPBACK[..3]).await;
+    let id = rest::id_of(&api.create(hook(&receiver.url("/in"))).await);
+    let pinged = receiver.wait_for_requests(1, Duration::from_secs(20)).await;
+    assert_eq!(
+        pinged[0].header("x-hook-test"),
+        Some("true"),
+        "the save pinged"
+    );
+    receiver.clear();
+    api.post(&format!("/api/v1/Webhook/{id}/Secret"))
+        .send()
+        .await
+        .ok();
+    // A save's ping is answered before the save is: had there been one, it would be here.
+    assert!(receiver.is_empty(), "pinged: {}", receiver.summary());
+}
