@@ -2,14 +2,11 @@
 //! one read. The rules are here: valid parameters, who sees which alert (in online mode, an
 //! application sees only its own webhooks' alerts). Adapters only translate.
 
+use super::paging::{self, given};
 use super::{AgentError, WebhookAgent};
 use crate::auth::Caller;
 use crate::domain::now_millis;
 use crate::store::{AlertEntry, AlertQuery};
-
-/// Alerts per page unless `limit` says otherwise, and the most it may say.
-pub const DEFAULT_ALERT_LIMIT: i64 = 100;
-pub const MAX_ALERT_LIMIT: i64 = 1000;
 
 /// The list's parameters as given (each optional, each checked here).
 #[derive(Debug, Clone, Default)]
@@ -37,12 +34,7 @@ impl WebhookAgent {
         query.app_id = caller.app.as_ref().map(|app| app.id);
         let limit = query.limit;
         query.limit += 1; // one more tells whether another page follows
-        let mut alerts = self.store.alerts(&query).await?;
-        let more = i64::try_from(alerts.len()).unwrap_or(i64::MAX) > limit;
-        alerts.truncate(usize::try_from(limit).unwrap_or(0));
-        let next_cursor = more
-            .then(|| alerts.last().map(|a| a.id.to_string()))
-            .flatten();
+        let (alerts, next_cursor) = paging::page(self.store.alerts(&query).await?, limit, |a| a.id);
         Ok(AlertPage {
             alerts,
             next_cursor,
@@ -66,10 +58,6 @@ impl WebhookAgent {
     }
 }
 
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 fn parse_filter(f: &AlertFilter) -> Result<AlertQuery, AgentError> {
     let invalid = AgentError::Invalid;
     let unread_only = match given(&f.unread) {
@@ -78,27 +66,8 @@ fn parse_filter(f: &AlertFilter) -> Result<AlertQuery, AgentError> {
         Some(v) if v.eq_ignore_ascii_case("false") => false,
         Some(v) => return Err(invalid(format!("unread '{v}' is not true or false"))),
     };
-    let limit = match given(&f.limit) {
-        None => DEFAULT_ALERT_LIMIT,
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_ALERT_LIMIT).contains(n))
-            .ok_or_else(|| {
-                invalid(format!(
-                    "limit '{v}' is not a number from 1 to {MAX_ALERT_LIMIT}"
-                ))
-            })?,
-    };
-    let before = given(&f.cursor)
-        .map(|v| {
-            v.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                invalid(format!(
-                    "cursor '{v}' is not a cursor this server gave (use NextCursor as it came)"
-                ))
-            })
-        })
-        .transpose()?;
+    let limit = paging::limit(&f.limit)?;
+    let before = paging::cursor(&f.cursor)?;
     Ok(AlertQuery {
         app_id: None,
         unread_only,
@@ -130,6 +99,6 @@ mod tests {
         assert!(message(f("", "", "x")).starts_with("cursor 'x'"));
         let q = parse_filter(&f("TRUE", "", "")).unwrap();
         assert!(q.unread_only);
-        assert_eq!(q.limit, DEFAULT_ALERT_LIMIT);
+        assert_eq!(q.limit, paging::DEFAULT_LIMIT);
     }
 }

@@ -4,14 +4,11 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+use super::paging::{self, given};
 use super::{AgentError, WebhookAgent};
 use crate::auth::Caller;
 use crate::domain::{Millis, wire_date};
 use crate::store::{AttemptEntry, DeliveryQuery, DeliveryState, DeliverySummary};
-
-/// Deliveries per page unless `limit` says otherwise, and the most it may say.
-pub const DEFAULT_LIMIT: i64 = 100;
-pub const MAX_LIMIT: i64 = 1000;
 
 /// The list's parameters as given (each optional, each checked here).
 #[derive(Debug, Clone, Default)]
@@ -40,8 +37,7 @@ pub struct DeliveryDetail {
 
 impl WebhookAgent {
     /// The deliveries of webhook `webhook_id` that pass `filter`, newest first, a page at a
-    /// time (keyset paging: a page's cursor is its last delivery, so rows written meanwhile
-    /// neither repeat nor shift a page).
+    /// time (`paging`).
     pub async fn deliveries(
         &self,
         caller: &Caller,
@@ -52,12 +48,10 @@ impl WebhookAgent {
         self.visible_webhook(caller, webhook_id).await?;
         let limit = query.limit;
         query.limit += 1; // one more tells whether another page follows
-        let mut deliveries = self.store.deliveries(&query).await?;
-        let more = i64::try_from(deliveries.len()).unwrap_or(i64::MAX) > limit;
-        deliveries.truncate(usize::try_from(limit).unwrap_or(0));
-        let next_cursor = more
-            .then(|| deliveries.last().map(|d| d.delivery_id.to_string()))
-            .flatten();
+        let (deliveries, next_cursor) =
+            paging::page(self.store.deliveries(&query).await?, limit, |d| {
+                d.delivery_id
+            });
         Ok(DeliveryPage {
             deliveries,
             next_cursor,
@@ -129,11 +123,6 @@ fn invalid(message: String) -> AgentError {
     AgentError::Invalid(message)
 }
 
-/// A parameter's value, when given and not blank.
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 fn parse_filter(webhook_id: i32, f: &DeliveryFilter) -> Result<DeliveryQuery, AgentError> {
     let state = given(&f.status).map(parse_state).transpose()?;
     let from = given(&f.from).map(|v| parse_time("from", v)).transpose()?;
@@ -147,23 +136,8 @@ fn parse_filter(webhook_id: i32, f: &DeliveryFilter) -> Result<DeliveryQuery, Ag
             given(&f.to).unwrap_or_default()
         )));
     }
-    let limit = match given(&f.limit) {
-        None => DEFAULT_LIMIT,
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| invalid(format!("limit '{v}' is not a number from 1 to {MAX_LIMIT}")))?,
-    };
-    let before = given(&f.cursor)
-        .map(|v| {
-            v.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                invalid(format!(
-                    "cursor '{v}' is not a cursor this server gave (use NextCursor as it came)"
-                ))
-            })
-        })
-        .transpose()?;
+    let limit = paging::limit(&f.limit)?;
+    let before = paging::cursor(&f.cursor)?;
     Ok(DeliveryQuery {
         webhook_id,
         state,
@@ -235,7 +209,7 @@ mod tests {
     fn defaults_and_case_insensitive_status() {
         let q = filter(|f| f.status = Some("Dead".into())).unwrap();
         assert_eq!(q.state, Some(DeliveryState::Dead));
-        assert_eq!(q.limit, DEFAULT_LIMIT);
+        assert_eq!(q.limit, paging::DEFAULT_LIMIT);
         let q = filter(|f| f.from = Some("2026-11-29T12:00:00".into())).unwrap();
         assert_eq!(q.from, Some(1_795_953_600_000));
     }

@@ -9,6 +9,7 @@ mod carrier;
 mod deliveries;
 mod error;
 mod operation;
+mod paging;
 mod recovery;
 mod save;
 mod secret_rotation;
