@@ -5,7 +5,7 @@
 //! - `session`: the session cookies, the `AdminCaller` extractor, CSRF tokens, flash messages;
 //! - `signin`: signing in and out; `layout`: the page shell, badges and form helpers;
 //! - `assets`: the stylesheet and htmx, served from the binary;
-//! - `list`: the webhook list.
+//! - `list`: the webhook list (sorting, filters, live body); `actions`: its row actions.
 //!
 //! Every answer carries a strict Content-Security-Policy (only this server's files, no inline
 //! script or style), and every POST but sign-in must carry the session's CSRF token
@@ -13,6 +13,7 @@
 //! action is a plain `<form method="post">` answered 303 (POST-redirect-GET), so the page works
 //! without JavaScript; htmx only refreshes parts of it.
 
+mod actions;
 mod assets;
 mod layout;
 mod list;
@@ -45,6 +46,14 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         )
         .route("/admin/signout", post(signin::sign_out))
         .route("/admin/assets/{name}", get(assets::file))
+        .route("/admin/webhooks/{id}/copy", post(actions::copy))
+        .route("/admin/webhooks/{id}/stop", post(actions::stop))
+        .route("/admin/webhooks/{id}/activate", post(actions::activate))
+        .route("/admin/webhooks/{id}/restart", post(actions::restart))
+        .route(
+            "/admin/webhooks/{id}/delete",
+            get(actions::confirm_delete).post(actions::delete),
+        )
         .route("/admin/{*rest}", any(not_found))
         .layer(middleware::from_fn(move |request, next| {
             require_csrf(max_body_bytes, request, next)

@@ -145,6 +145,26 @@ impl Browser {
             .expect("the element's text")
     }
 
+    /// The text of `css` once `done` holds for it, waiting (without reloading: the page
+    /// refreshes itself) up to 30 s; panics with the last text seen.
+    pub async fn wait_text(&self, css: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if done(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never got there; it says {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// The path (and query) of the page shown.
     pub async fn path(&self) -> String {
         let url = self.client.current_url().await.expect("the current URL");
