@@ -4,8 +4,8 @@
 use super::{AgentError, WebhookAgent, WebhookCarrier};
 use crate::auth::Caller;
 use crate::domain::{
-    Millis, PreviousSecret, WebhookInput, WebhookRecord, WebhookSpec, WebhookState, now_millis,
-    wire_date,
+    MAX_NAME, Millis, PreviousSecret, WebhookInput, WebhookRecord, WebhookSpec, WebhookState,
+    now_millis, wire_date,
 };
 
 /// A condition the webhook must meet for an update to be made. It is checked against the
@@ -145,6 +145,40 @@ impl WebhookAgent {
             })
         })
         .await
+    }
+
+    /// A copy of webhook `id` (the admin page's Copy): the same definition, secret included,
+    /// named "NAME (copy)" (the name cut short if it would be too long) and Stopped, so it
+    /// sends nothing until someone activates it; created as SaveWebhook creates.
+    pub async fn copy_webhook(
+        &self,
+        caller: &Caller,
+        id: i32,
+    ) -> Result<WebhookCarrier, AgentError> {
+        const SUFFIX: &str = " (copy)";
+        let source = self.visible_webhook(caller, id).await?;
+        let name: String = source.name.chars().take(MAX_NAME - SUFFIX.len()).collect();
+        let input = WebhookInput {
+            webhook_id: 0,
+            name: Some(Some(format!("{}{SUFFIX}", name.trim_end()))),
+            events: Some(source.events),
+            target_url: Some(Some(source.target_url)),
+            secret: Some(source.secret),
+            state: Some(WebhookState::Stopped),
+            kind: Some(Some(source.kind)),
+            headers: Some(source.headers),
+            properties: Some(source.properties),
+            errors_email: Some(source.errors_email),
+            error_emails: Some(source.error_emails),
+            error_associates: Some(source.error_associates),
+            description: Some(source.description),
+            notify_via: Some(source.notify_via),
+            notify_when: Some(source.notify_when),
+        };
+        // A creation always writes (`save` answers None only for an update).
+        self.save(caller, input, None, None, Ping::AsSaveWebhook)
+            .await?
+            .ok_or_else(|| AgentError::NotFound(format!("Webhook {id} could not be copied")))
     }
 
     /// Validates `input` over `base` (the stored version it replaces; `None` creates), pings

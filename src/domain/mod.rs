@@ -19,7 +19,7 @@ pub use event_name::{EventName, check_signal_name, subscription_matches};
 pub use secret_rotation::PreviousSecret;
 pub use state::{NotifyVia, NotifyWhen, WebhookState};
 pub use value::{TypedValue, check_dictionary, out_of_range};
-pub use webhook::{Associate, WebhookInput, WebhookRecord, WebhookSpec, WebhookUsage};
+pub use webhook::{Associate, MAX_NAME, WebhookInput, WebhookRecord, WebhookSpec, WebhookUsage};
 
 /// Milliseconds since the Unix epoch, UTC: the one time representation in the store.
 pub type Millis = i64;

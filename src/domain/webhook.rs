@@ -4,7 +4,7 @@
 use super::{EventName, Millis, NotifyVia, NotifyWhen, PreviousSecret, TypedValue, WebhookState};
 
 /// Longest `Name`: NetServer's column is String(400).
-const MAX_NAME: usize = 400;
+pub const MAX_NAME: usize = 400;
 /// Longest `TargetUrl`, `Secret` text columns: String(4000) and String(400) in NetServer.
 const MAX_URL: usize = 4000;
 const MAX_SECRET: usize = 400;

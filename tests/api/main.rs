@@ -11,6 +11,8 @@
 mod support;
 
 mod accounts_cli;
+mod admin_list;
+mod admin_signin;
 mod cluster;
 mod config_file;
 mod database_url;

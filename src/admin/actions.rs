@@ -1,0 +1,133 @@
+//! The list's row actions (docs/ADMIN.md "The list"): Copy, Stop, Activate, Restart and
+//! Delete, each a POST answered 303 back to the list with a message, each one agent call.
+//! Delete asks first, on a page of its own, so it needs no JavaScript either.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::layout::{csrf_field, error_page, page};
+use super::session::{AdminCaller, Flash, see_other};
+use crate::agent::AgentError;
+use crate::domain::WebhookState;
+use crate::state::AppState;
+
+/// Where every action returns.
+const LIST: &str = "/admin";
+
+/// `POST /admin/webhooks/{id}/copy`: a new webhook "NAME (copy)", Stopped.
+pub async fn copy(
+    State(state): State<AppState>,
+    session: AdminCaller,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(id) = webhook_id(&id) else {
+        return unknown(&id);
+    };
+    let copied = state.agent.copy_webhook(&session.caller, id).await;
+    done(copied.map(|w| {
+        format!(
+            "Copied as \"{}\" (Stopped).",
+            w.name.as_deref().unwrap_or_default()
+        )
+    }))
+}
+
+/// `POST /admin/webhooks/{id}/stop`.
+pub async fn stop(state: State<AppState>, session: AdminCaller, id: Path<String>) -> Response {
+    set_state(state, session, id, WebhookState::Stopped, "stopped").await
+}
+
+/// `POST /admin/webhooks/{id}/activate`.
+pub async fn activate(state: State<AppState>, session: AdminCaller, id: Path<String>) -> Response {
+    set_state(state, session, id, WebhookState::Active, "active again").await
+}
+
+/// `POST /admin/webhooks/{id}/restart`: a disabled webhook back to Active, its counters reset
+/// and its parked deliveries due now (the agent's rule for a save to Active).
+pub async fn restart(state: State<AppState>, session: AdminCaller, id: Path<String>) -> Response {
+    set_state(state, session, id, WebhookState::Active, "restarted").await
+}
+
+async fn set_state(
+    State(state): State<AppState>,
+    session: AdminCaller,
+    Path(id): Path<String>,
+    to: WebhookState,
+    done_words: &str,
+) -> Response {
+    let Some(id) = webhook_id(&id) else {
+        return unknown(&id);
+    };
+    let saved = state.agent.set_webhook_state(&session.caller, id, to).await;
+    done(saved.map(|w| format!("{} is {done_words}.", w.name.as_deref().unwrap_or_default())))
+}
+
+/// `GET /admin/webhooks/{id}/delete`: are you sure?
+pub async fn confirm_delete(
+    State(state): State<AppState>,
+    session: AdminCaller,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(id) = webhook_id(&id) else {
+        return unknown(&id);
+    };
+    let webhook = match state.agent.get_webhook(&session.caller, id).await {
+        Ok(Some(webhook)) => webhook,
+        Ok(None) => return unknown(&id.to_string()),
+        Err(e) => return done(Err(e)),
+    };
+    let name = webhook.name.as_deref().unwrap_or_default();
+    let body = html! {
+        h1 { "Delete " (name) "?" }
+        p { "The webhook and its undelivered events are removed. This cannot be undone." }
+        form method="post" action=(format!("/admin/webhooks/{id}/delete")) {
+            (csrf_field(&session))
+            button.danger type="submit" { "Delete " (name) }
+            " "
+            a href=(LIST) { "Cancel" }
+        }
+    };
+    page("Delete webhook", &session, body).into_response()
+}
+
+/// `POST /admin/webhooks/{id}/delete`.
+pub async fn delete(
+    State(state): State<AppState>,
+    session: AdminCaller,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(id) = webhook_id(&id) else {
+        return unknown(&id);
+    };
+    let name = match state.agent.get_webhook(&session.caller, id).await {
+        Ok(Some(webhook)) => webhook.name.unwrap_or_default(),
+        _ => format!("Webhook {id}"),
+    };
+    let deleted = state.agent.delete_webhook(&session.caller, id).await;
+    done(deleted.map(|()| format!("{name} is deleted.")))
+}
+
+fn webhook_id(raw: &str) -> Option<i32> {
+    raw.parse().ok().filter(|id| *id > 0)
+}
+
+fn unknown(raw: &str) -> Response {
+    let shown: String = raw.chars().take(40).collect();
+    let message = format!("There is no webhook {shown}.");
+    error_page(StatusCode::NOT_FOUND, "No such webhook", &message)
+}
+
+/// Back to the list, saying what was done or, in the agent's words, why not.
+fn done(result: Result<String, AgentError>) -> Response {
+    let flash = match result {
+        Ok(message) => Flash::notice(message),
+        Err(AgentError::Store(e)) => {
+            tracing::error!(error = %e, "admin action: the store failed");
+            Flash::error("The database is not answering: nothing was changed. Try again shortly.")
+        }
+        Err(e) => Flash::error(format!("Not done: {e}")),
+    };
+    see_other(LIST, Some(flash))
+}
