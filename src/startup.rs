@@ -225,10 +225,14 @@ async fn fallback(state: State<AppState>, request: axum::extract::Request) -> Re
 }
 
 /// A body the deadline layer refused, answered as the path's adapter answers errors: REST's
-/// JSON error, or a SOAP fault for everything else (as `fallback` routes).
+/// JSON error, the admin page's error page, or a SOAP fault for everything else (as
+/// `fallback` routes).
 fn refuse_body(parts: &Parts, problem: &BodyProblem) -> Response {
-    if crate::rest::is_rest_path(parts.uri.path()) {
+    let path = parts.uri.path();
+    if crate::rest::is_rest_path(path) {
         crate::rest::body_error(problem)
+    } else if crate::admin::is_admin_path(path) {
+        crate::admin::body_error(problem)
     } else {
         crate::soap::body_fault(&parts.headers, problem)
     }

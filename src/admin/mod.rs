@@ -128,3 +128,14 @@ async fn not_found(request: Request) -> Response {
     let message = format!("There is no admin page at {}.", request.uri().path());
     layout::error_page(StatusCode::NOT_FOUND, "Not found", &message).into_response()
 }
+
+/// Whether a path belongs to the admin page.
+pub fn is_admin_path(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
+/// A body the deadline layer refused (too large, too slow, cut off), as an error page: the
+/// browser shows a page, not a SOAP fault.
+pub fn body_error(problem: &crate::body_deadline::BodyProblem) -> Response {
+    layout::error_page(problem.status(), "Not done", &problem.message())
+}

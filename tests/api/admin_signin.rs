@@ -183,3 +183,30 @@ async fn a_post_without_the_csrf_token_is_refused_and_changes_nothing() {
     assert_eq!(signed_out.header("location"), "/admin/signin");
     assert_eq!(admin.get("/admin").await.status, 303);
 }
+
+/// A form over `--max-body-bytes` is refused with the admin page's own error page (HTML), not
+/// a SOAP fault or a JSON error.
+#[tokio::test]
+async fn an_oversized_form_gets_an_error_page() {
+    let server = TestServer::start(&["--max-body-bytes", "2000"]);
+    let anonymous = AdminHttp::anonymous(&server);
+    let long = "x".repeat(5000);
+    let refused = anonymous
+        .post(
+            "/admin/signin",
+            &[("user", "admin"), ("password", long.as_str())],
+        )
+        .await;
+    assert_eq!(refused.status, 413, "{}", refused.body);
+    assert!(
+        refused.header("content-type").starts_with("text/html"),
+        "{}",
+        refused.header("content-type")
+    );
+    assert!(
+        refused.body.contains("2000"),
+        "names the limit: {}",
+        refused.body
+    );
+    assert!(!refused.body.contains("Envelope"), "{}", refused.body);
+}
