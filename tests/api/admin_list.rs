@@ -8,28 +8,14 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::support::LOOPBACK;
 use crate::support::admin::AdminHttp;
 use crate::support::browser::Browser;
 use crate::support::receiver::{Answer, Receiver};
 use crate::support::rest::{self, Api};
 
-const LOOPBACK: [&str; 4] = [
-    "--allow-http-targets",
-    "--allow-targets",
-    "127.0.0.0/8",
-    "--no-save-ping",
-];
-
 fn hook(name: &str, events: &[&str], url: &str) -> Value {
     json!({"Name": name, "Events": events, "TargetUrl": url, "State": "Active", "Type": "webhook"})
-}
-
-async fn signal(api: &Api, event: &str, key: i32) {
-    api.post(&format!("/api/v1/Webhook/{event}/{key}"))
-        .raw("application/json", "{}")
-        .send()
-        .await
-        .no_content();
 }
 
 fn row(id: i64) -> String {
@@ -48,7 +34,7 @@ async fn the_list_shows_each_webhook_with_the_panels_columns() {
         ))
         .await,
     );
-    signal(&api, "sale.changed", 1).await;
+    api.signal("sale.changed", 1).await;
     receiver.wait_for_requests(1, Duration::from_secs(20)).await;
 
     let browser = Browser::start().await;
@@ -112,7 +98,7 @@ async fn a_failing_receiver_turns_the_row_amber_then_red_and_restart_delivers_th
 
     // One failed attempt, then delivered: amber.
     receiver.fail_first(1, 503);
-    signal(&api, "contact.created", 1).await;
+    api.signal("contact.created", 1).await;
     browser
         .wait_text(&status, |t| t == "Active with failures")
         .await;
@@ -122,7 +108,7 @@ async fn a_failing_receiver_turns_the_row_amber_then_red_and_restart_delivers_th
 
     // Three failures in a row: red, disabled, with the counter and the last error.
     receiver.set_answer(Answer::status(503));
-    signal(&api, "contact.created", 2).await;
+    api.signal("contact.created", 2).await;
     let disabled = browser
         .wait_text(&status, |t| t.starts_with("Disabled 3/3"))
         .await;
@@ -139,7 +125,7 @@ async fn a_failing_receiver_turns_the_row_amber_then_red_and_restart_delivers_th
 
     // An event while disabled is parked; Restart (offered only now) sends it to the healed
     // receiver.
-    signal(&api, "contact.created", 3).await;
+    api.signal("contact.created", 3).await;
     receiver.set_answer(Answer::ok());
     browser.open(&api.server, "/admin").await;
     browser

@@ -11,39 +11,8 @@ use crate::support::receiver::{Answer, Receiver};
 use crate::support::rest::Api;
 use crate::support::*;
 
-const LOOPBACK: [&str; 4] = [
-    "--allow-http-targets",
-    "--allow-targets",
-    "127.0.0.0/8",
-    "--no-save-ping",
-];
-
 fn hook(name: &str, events: &[&str], url: &str) -> Value {
     json!({"Name": name, "Events": events, "TargetUrl": url, "State": "Active", "Type": "webhook"})
-}
-
-async fn signal(api: &Api, event: &str, key: i32) {
-    api.post(&format!("/api/v1/Webhook/{event}/{key}"))
-        .raw("application/json", "{}")
-        .send()
-        .await
-        .no_content();
-}
-
-/// The list, once `done` holds for it (attempts are recorded just after the receiver answers).
-async fn list_when(api: &Api, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let page = api.get(path).send().await.ok();
-        if done(&page) {
-            return page;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "GET {path} never got there: {page}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The list with `query`; asserts 200.
@@ -81,12 +50,12 @@ async fn each_attempt_is_logged_with_its_status_or_error_duration_and_answer() {
         &api.create(hook("logged", &["contact.created"], &receiver.url("/in")))
             .await,
     );
-    signal(&api, "contact.created", 7).await;
+    api.signal("contact.created", 7).await;
     let seen = receiver.wait_for_requests(3, Duration::from_secs(20)).await;
     let event_id = seen[0].event_id().unwrap_or_default().to_string();
 
     let list = format!("/api/v1/Webhook/{id}/Deliveries");
-    let page = list_when(&api, &list, all_delivered(1)).await;
+    let page = api.get_when(&list, all_delivered(1)).await;
     let d = &items(&page)[0];
     assert_eq!(d["EventId"], event_id.as_str(), "{d}");
     assert_eq!(d["Event"], "contact.created", "{d}");
@@ -151,9 +120,9 @@ async fn a_long_answer_is_kept_cut_at_4_kib() {
         &api.create(hook("long", &["contact.created"], &receiver.url("/in")))
             .await,
     );
-    signal(&api, "contact.created", 1).await;
+    api.signal("contact.created", 1).await;
     let list = format!("/api/v1/Webhook/{id}/Deliveries");
-    let page = list_when(&api, &list, all_delivered(1)).await;
+    let page = api.get_when(&list, all_delivered(1)).await;
     let delivery_id = items(&page)[0]["DeliveryId"].as_i64().unwrap_or_default();
     let one = api.get(&format!("{list}/{delivery_id}")).send().await.ok();
     let response = one["AttemptLog"][0]["Response"].as_str().unwrap_or("");
@@ -174,13 +143,13 @@ async fn filters_keyset_paging_and_csv() {
         .await,
     );
     for key in 1..=3 {
-        signal(&api, "contact.created", key).await;
+        api.signal("contact.created", key).await;
     }
     for key in 4..=5 {
-        signal(&api, "person.created", key).await;
+        api.signal("person.created", key).await;
     }
     let list = format!("/api/v1/Webhook/{id}/Deliveries");
-    let all = list_when(&api, &list, all_delivered(5)).await;
+    let all = api.get_when(&list, all_delivered(5)).await;
     let all_ids: Vec<i64> = items(&all)
         .iter()
         .map(|d| d["DeliveryId"].as_i64().unwrap_or_default())
@@ -385,13 +354,14 @@ async fn the_attempt_log_ages_out_with_the_retention_window() {
     aging["NotifyVia"] = json!("InApp");
     aging["NotifyWhen"] = json!("FirstFailure");
     let id = rest::id_of(&api.create(aging).await);
-    signal(&api, "quote.sent", 4).await;
+    api.signal("quote.sent", 4).await;
     // One failed cycle; the next would start after the 1 s window: dead, its 3 attempts logged.
     let list = format!("/api/v1/Webhook/{id}/Deliveries");
-    let dead = list_when(&api, &format!("{list}?status=dead"), |page| {
-        items(page).len() == 1
-    })
-    .await;
+    let dead = api
+        .get_when(&format!("{list}?status=dead"), |page| {
+            items(page).len() == 1
+        })
+        .await;
     let d = &items(&dead)[0];
     assert_eq!(d["Attempts"], 3, "{d}");
     assert_eq!(d["LastStatus"], 500, "{d}");

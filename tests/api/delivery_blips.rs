@@ -8,14 +8,7 @@ use std::time::Duration;
 
 use crate::support::receiver::{Answer, Receiver};
 use crate::support::signal::{Signal, signal_event};
-use crate::support::{NS88, SOAP11, TestServer, webhook_xml};
-
-const LOOPBACK: [&str; 4] = [
-    "--allow-http-targets",
-    "--allow-targets",
-    "127.0.0.0/8",
-    "--no-save-ping",
-];
+use crate::support::{LOOPBACK, NS88, SOAP11, TestServer, webhook_xml};
 
 /// (State, ConsecutiveErrors, TotalErrors) of webhook `id`, over REST.
 async fn usage(server: &TestServer, id: &str) -> (String, i64, i64) {

@@ -7,13 +7,6 @@ use std::time::Duration;
 use crate::support::receiver::{Answer, Receiver};
 use crate::support::*;
 
-const LOOPBACK: [&str; 4] = [
-    "--allow-http-targets",
-    "--allow-targets",
-    "127.0.0.0/8",
-    "--no-save-ping",
-];
-
 async fn save(
     server: &TestServer,
     ticket: &str,

@@ -58,14 +58,6 @@ fn hook(url: &str, notify: Value) -> Value {
     body
 }
 
-async fn signal(api: &Api, key: i32) {
-    api.post(&format!("/api/v1/Webhook/contact.created/{key}"))
-        .raw("application/json", "{}")
-        .send()
-        .await
-        .no_content();
-}
-
 async fn wait_state(api: &Api, id: i64, state: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -129,7 +121,7 @@ async fn first_failure_and_disabling_each_mail_once_and_a_restart_starts_over() 
     );
 
     // Four failures: the first mails, the second and third do not, the fourth disables.
-    signal(&api, 1).await;
+    api.signal("contact.created", 1).await;
     wait_state(&api, id, "TooManyErrors").await;
     let mails = sink.wait_for(2, Duration::from_secs(20)).await;
     let event_id = receiver.requests()[0]
@@ -158,7 +150,7 @@ async fn first_failure_and_disabling_each_mail_once_and_a_restart_starts_over() 
         )
         .await;
     receiver.set_answer(Answer::status(500).with_body("down"));
-    signal(&api, 2).await;
+    api.signal("contact.created", 2).await;
     let mails = sink.wait_for(3, Duration::from_secs(20)).await;
     assert!(
         mails[2].subject.contains("first failure"),
@@ -186,7 +178,7 @@ async fn the_obsolete_errors_email_alone_mails_once_when_disabled() {
         ))
         .await,
     );
-    signal(&api, 1).await;
+    api.signal("contact.created", 1).await;
     wait_state(&api, id, "TooManyErrors").await;
     // Mails go out in the order their alerts were made: a first-failure mail would come first.
     let mails = sink.wait_for(1, Duration::from_secs(20)).await;
@@ -241,7 +233,7 @@ async fn error_associates_are_mailed_at_the_address_user_add_gave_them() {
         ))
         .await,
     );
-    signal(&api, 1).await;
+    api.signal("contact.created", 1).await;
     wait_state(&api, id, "TooManyErrors").await;
     let mails = sink.wait_for(1, Duration::from_secs(20)).await;
     assert_eq!(
@@ -291,7 +283,7 @@ async fn in_app_alerts_are_listed_newest_first_and_marked_read() {
         .await,
     );
     assert_eq!(api.fetch(id).await["NotifyVia"], "Email InApp");
-    signal(&api, 1).await;
+    api.signal("contact.created", 1).await;
     wait_state(&api, id, "TooManyErrors").await;
     let page = alerts_when(&api, 2, None).await;
     let event_id = receiver.requests()[0]
@@ -455,14 +447,14 @@ async fn an_smtp_server_that_is_down_changes_nothing_for_delivery() {
         .await,
     );
     for key in 1..=5 {
-        signal(&api, key).await;
+        api.signal("contact.created", key).await;
     }
     receiver.wait_for_requests(5, Duration::from_secs(20)).await;
     assert_eq!(receiver.distinct_event_ids().len(), 5);
 
     // Failing: disabled after exactly three attempts, as without SMTP; the mails wait.
     receiver.set_answer(Answer::status(500).with_body("down"));
-    signal(&api, 6).await;
+    api.signal("contact.created", 6).await;
     wait_state(&api, id, "TooManyErrors").await;
     assert_eq!(receiver.len(), 8, "{}", receiver.summary());
     alerts_when(&api, 2, None).await;

@@ -11,39 +11,8 @@ use crate::support::receiver::{Answer, Receiver};
 use crate::support::rest::Api;
 use crate::support::*;
 
-const LOOPBACK: [&str; 4] = [
-    "--allow-http-targets",
-    "--allow-targets",
-    "127.0.0.0/8",
-    "--no-save-ping",
-];
-
 fn hook(name: &str, url: &str) -> Value {
     json!({"Name": name, "Events": ["contact.created"], "TargetUrl": url, "State": "Active"})
-}
-
-async fn signal(api: &Api, key: i32) {
-    api.post(&format!("/api/v1/Webhook/contact.created/{key}"))
-        .raw("application/json", "{}")
-        .send()
-        .await
-        .no_content();
-}
-
-/// GET `path` until `done` holds for the answer.
-async fn get_when(api: &Api, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let answer = api.get(path).send().await.ok();
-        if done(&answer) {
-            return answer;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "GET {path} never got there: {answer}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn items(page: &Value) -> Vec<Value> {
@@ -68,14 +37,15 @@ async fn retry_sends_one_manual_attempt_whatever_the_state_and_counts_nothing() 
     args.extend(["--retry-delays-ms", "10,10", "--failures-to-disable", "3"]);
     let api = Api::start(&args).await;
     let id = rest::id_of(&api.create(hook("retried", &receiver.url("/in"))).await);
-    signal(&api, 11).await;
-    let disabled = get_when(&api, &format!("/api/v1/Webhook/{id}"), |w| {
-        w["State"] == "TooManyErrors"
-    })
-    .await;
+    api.signal("contact.created", 11).await;
+    let disabled = api
+        .get_when(&format!("/api/v1/Webhook/{id}"), |w| {
+            w["State"] == "TooManyErrors"
+        })
+        .await;
     let before = counters(&disabled);
     let list = format!("/api/v1/Webhook/{id}/Deliveries");
-    let page = get_when(&api, &list, |p| items(p).len() == 1).await;
+    let page = api.get_when(&list, |p| items(p).len() == 1).await;
     let d = &items(&page)[0];
     assert_eq!(d["Status"], "parked", "{d}");
     let delivery_id = d["DeliveryId"].as_i64().unwrap_or_default();
@@ -203,13 +173,13 @@ async fn recover_requeues_the_window_dead_letters_included_and_counts_nothing() 
     let list = format!("/api/v1/Webhook/{id}/Deliveries");
     let dead = |n: usize| move |p: &Value| items(p).len() == n;
 
-    signal(&api, 1).await; // before the window
-    let outside = get_when(&api, &format!("{list}?status=dead"), dead(1)).await;
+    api.signal("contact.created", 1).await; // before the window
+    let outside = api.get_when(&format!("{list}?status=dead"), dead(1)).await;
     let outside_id = items(&outside)[0]["EventId"].clone();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    signal(&api, 2).await;
-    signal(&api, 3).await;
-    let page = get_when(&api, &format!("{list}?status=dead"), dead(3)).await;
+    api.signal("contact.created", 2).await;
+    api.signal("contact.created", 3).await;
+    let page = api.get_when(&format!("{list}?status=dead"), dead(3)).await;
     let window: Vec<Value> = items(&page)
         .into_iter()
         .filter(|d| d["EventId"] != outside_id)
@@ -227,8 +197,9 @@ async fn recover_requeues_the_window_dead_letters_included_and_counts_nothing() 
     assert_eq!(wanted.len(), 2, "{page}");
     // A delivered one in the window is not sent again.
     receiver.set_answer(Answer::ok());
-    signal(&api, 4).await;
-    get_when(&api, &format!("{list}?status=delivered"), dead(1)).await;
+    api.signal("contact.created", 4).await;
+    api.get_when(&format!("{list}?status=delivered"), dead(1))
+        .await;
     let before = counters(&api.fetch(id).await);
     let recover = format!("/api/v1/Webhook/{id}/Recover");
 
@@ -244,7 +215,7 @@ async fn recover_requeues_the_window_dead_letters_included_and_counts_nothing() 
         .ok();
     assert_eq!(answer, json!({"Recovered": 2}));
     receiver.wait_for_requests(2, Duration::from_secs(20)).await;
-    get_when(&api, &format!("{list}?status=dead"), dead(3)).await;
+    api.get_when(&format!("{list}?status=dead"), dead(3)).await;
     assert_eq!(
         counters(&api.fetch(id).await),
         before,
@@ -267,7 +238,9 @@ async fn recover_requeues_the_window_dead_letters_included_and_counts_nothing() 
         .await
         .ok();
     assert_eq!(answer, json!({"Recovered": 2}));
-    let page = get_when(&api, &format!("{list}?status=delivered"), dead(3)).await;
+    let page = api
+        .get_when(&format!("{list}?status=delivered"), dead(3))
+        .await;
     assert_eq!(
         receiver.distinct_event_ids(),
         wanted,

@@ -12,15 +12,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
+use crate::support::LOOPBACK;
 use crate::support::receiver::{Receiver, Request, verify_standard_webhooks};
 use crate::support::rest::{self, Api};
 
-const LOOPBACK: [&str; 4] = [
-    "--allow-http-targets",
-    "--allow-targets",
-    "127.0.0.0/8",
-    "--no-save-ping",
-];
 const OLD: &str = "the-old-secret-value";
 
 fn hook(url: &str) -> Value {

@@ -16,12 +16,6 @@ use crate::support::receiver::Receiver;
 use crate::support::*;
 
 const SECRET: &str = "s3cr3t-value";
-const LOOPBACK: [&str; 4] = [
-    "--allow-http-targets",
-    "--allow-targets",
-    "127.0.0.0/8",
-    "--no-save-ping",
-];
 const EVENT: &str = "contact.changed";
 
 async fn save(server: &TestServer, ticket: &str, url: &str, secret: &str) -> i32 {

@@ -10,13 +10,6 @@ use crate::support::*;
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 const XSD: &str = "http://www.w3.org/2001/XMLSchema";
 
-const LOOPBACK: [&str; 4] = [
-    "--allow-http-targets",
-    "--allow-targets",
-    "127.0.0.0/8",
-    "--no-save-ping",
-];
-
 /// A SOAP envelope like `envelope`, but with no `xmlns:xsd` anywhere (as node-soap writes back
 /// the types it read).
 fn envelope_without_xsd(soap: &str, ns: &str, ticket: &str, body: &str) -> String {

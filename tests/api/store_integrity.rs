@@ -7,15 +7,8 @@ use std::time::Duration;
 
 use crate::support::receiver::Receiver;
 use crate::support::{
-    ADMIN_PASSWORD, NS88, SOAP11, SOAP12, TestServer, cli, execute_sql, webhook_xml,
+    ADMIN_PASSWORD, LOOPBACK, NS88, SOAP11, SOAP12, TestServer, cli, execute_sql, webhook_xml,
 };
-
-const LOOPBACK: [&str; 4] = [
-    "--allow-http-targets",
-    "--allow-targets",
-    "127.0.0.0/8",
-    "--no-save-ping",
-];
 
 fn data_xml(key: &str, xsd_type: &str, value: &str) -> String {
     format!(

@@ -117,13 +117,18 @@ impl Browser {
         field.send_keys(text).await.expect("type into the field");
     }
 
-    /// Clicks the element `css`.
+    /// Clicks the element `css`. A part of the page that refreshes itself may replace the
+    /// element between finding and clicking it: it is found again, a few times.
     pub async fn click(&self, css: &str) {
-        self.find(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let mut tries = 0;
+        loop {
+            match self.find(css).await.click().await {
+                Ok(_) => return,
+                Err(e) if tries < 10 && is_stale(&e) => tries += 1,
+                Err(e) => panic!("click {css}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The element `css`, waited for (a few seconds at most).
@@ -136,13 +141,17 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {css} on the page: {e}"))
     }
 
-    /// The visible text of the element `css`.
+    /// The visible text of the element `css` (found again when a refresh replaced it).
     pub async fn text(&self, css: &str) -> String {
-        self.find(css)
-            .await
-            .text()
-            .await
-            .expect("the element's text")
+        let mut tries = 0;
+        loop {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(e) if tries < 10 && is_stale(&e) => tries += 1,
+                Err(e) => panic!("the text of {css}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The text of `css` once `done` holds for it, waiting (without reloading: the page
@@ -221,4 +230,14 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port()
+}
+
+/// Whether a WebDriver error says the element is no longer in the page (a part of the page
+/// that refreshes itself replaced it).
+fn is_stale(e: &fantoccini::error::CmdError) -> bool {
+    matches!(
+        e,
+        fantoccini::error::CmdError::Standard(w)
+            if w.error == fantoccini::error::ErrorStatus::StaleElementReference
+    )
 }

@@ -33,6 +33,14 @@ pub use soap::*;
 pub const ADMIN_PASSWORD: &str = "admin-test-pw";
 
 /// The `hookwire` binary cargo built for these tests.
+/// Arguments that let a server deliver to receivers on loopback, with no save ping.
+pub const LOOPBACK: [&str; 4] = [
+    "--allow-http-targets",
+    "--allow-targets",
+    "127.0.0.0/8",
+    "--no-save-ping",
+];
+
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hookwire"))
 }

@@ -78,6 +78,32 @@ impl Api {
         ids(&self.get("/api/v1/Webhook").send().await.ok())
     }
 
+    /// SignalEvent over REST (`POST /api/v1/Webhook/{event}/{key}`, no data); asserts 204.
+    pub async fn signal(&self, event: &str, key: i32) {
+        self.post(&format!("/api/v1/Webhook/{event}/{key}"))
+            .raw("application/json", "{}")
+            .send()
+            .await
+            .no_content();
+    }
+
+    /// GET `path` (asserting 200) until `done` holds for the answer, which it returns; fails
+    /// after 20 s.
+    pub async fn get_when(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let answer = self.get(path).send().await.ok();
+            if done(&answer) {
+                return answer;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "GET {path} never got there: {answer}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// A Services88 SOAP 1.1 call with the same ticket.
     pub async fn soap(&self, op: &str, body: &str) -> Reply {
         self.server.call(NS88, SOAP11, &self.ticket, op, body).await
