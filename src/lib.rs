@@ -17,6 +17,7 @@
 //! - `delivery`: dispatcher over the outbox, signed HTTP attempts, retry policy, SSRF guard;
 //! - `notify`: the notifier, which mails the alerts a webhook's failures leave (SMTP);
 //! - `rest`: the REST adapter (`/api/v1/Webhook`, `/api/v1/Agents/Webhook/*`) and OpenAPI;
+//! - `admin`: the admin page (`/admin`), server-rendered HTML over the same agent;
 //! - `soap`: the SOAP adapter, NetServer's endpoints (`Remote/Services8x/*.svc`) and WSDLs;
 //! - `body_deadline`: every request body arrives whole, in time and within the size limit;
 //! - `observe`: `/metrics` and the logs (one line per delivery attempt).
@@ -28,6 +29,7 @@
 //! Only `cli` and `config` are public: the binary uses them; the tests and the benchmark
 //! drive the binary from outside.
 
+pub(crate) mod admin;
 pub(crate) mod agent;
 pub(crate) mod auth;
 pub(crate) mod body_deadline;

@@ -86,6 +86,7 @@ impl Application {
         }
         let auth = Auth::new(store.clone(), config.ticket_ttl(), config.online);
         let settings = config.delivery_settings();
+        let settings_limit = settings.failures_to_disable;
         let sender = Sender::new(SenderSettings {
             timeout: settings.attempt_timeout,
             standard_webhooks: !config.no_standard_webhooks,
@@ -136,6 +137,7 @@ impl Application {
             agent,
             store,
             max_body_bytes: config.max_body_bytes,
+            failures_to_disable: settings_limit,
         };
         // How a request is routed: `run_until_stopped` first rewrites its path to the canonical
         // form (`rest::canonical_path`: case and tenant prefix); the body deadline layer reads
@@ -149,6 +151,7 @@ impl Application {
         } else {
             router
                 .merge(crate::rest::router(config.max_body_bytes))
+                .merge(crate::admin::router(config.max_body_bytes))
                 .fallback(fallback)
         };
         let router = router

@@ -13,4 +13,6 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Request body limit, applied by each adapter so it can answer in its own error form.
     pub max_body_bytes: usize,
+    /// `--failures-to-disable`, the LIMIT of the admin page's `Disabled n/LIMIT` badge.
+    pub failures_to_disable: i32,
 }

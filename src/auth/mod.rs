@@ -236,6 +236,17 @@ impl Auth {
         Ok(Caller { user, app })
     }
 
+    /// Ends a ticket (the admin page's sign-out): removed from the database and from this
+    /// node's cache; another node may still trust its cached entry for a few seconds.
+    pub async fn logout(&self, ticket: &str) -> Result<(), AuthError> {
+        let hash = sha256_hex(ticket.trim());
+        if let Ok(mut m) = self.tickets.lock() {
+            m.remove(&hash);
+        }
+        self.store.delete_ticket(&hash).await?;
+        Ok(())
+    }
+
     /// A caller by user name and password from `client` (REST `Authorization: Basic`); no
     /// ticket is issued.
     pub async fn caller_with_password(

@@ -34,6 +34,8 @@ pub trait Accounts: Send + Sync + 'static {
     async fn ticket(&self, ticket_hash: &str) -> StoreResult<Option<(i64, Millis)>>;
     /// Moves a ticket's expiry to `expires_at`, never earlier than it is.
     async fn extend_ticket(&self, ticket_hash: &str, expires_at: Millis) -> StoreResult<()>;
+    /// Ends a ticket (signing out); an unknown one is no error.
+    async fn delete_ticket(&self, ticket_hash: &str) -> StoreResult<()>;
 
     /// Every user, by name.
     async fn users(&self) -> StoreResult<Vec<UserEntry>>;
@@ -226,6 +228,16 @@ impl<B: Backend> Accounts for B {
         conn.execute(
             "UPDATE tickets SET expires_at = $1 WHERE ticket_hash = $2 AND expires_at < $1",
             &[Arg::Long(expires_at), Arg::Text(ticket_hash)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_ticket(&self, ticket_hash: &str) -> StoreResult<()> {
+        let mut conn = self.writer().await?;
+        conn.execute(
+            "DELETE FROM tickets WHERE ticket_hash = $1",
+            &[Arg::Text(ticket_hash)],
         )
         .await?;
         Ok(())

@@ -1,6 +1,7 @@
 //! Black-box test support: the real `hookwire` binary on a random port with its own database
 //! (`database.rs`), and helpers to speak to it over real HTTP: SOAP (`soap.rs`), REST
-//! (`rest.rs`), SignalEvent (`signal.rs`); receivers of its deliveries (`receiver.rs`).
+//! (`rest.rs`), SignalEvent (`signal.rs`); receivers of its deliveries (`receiver.rs`); the
+//! admin page over HTTP (`admin.rs`) and in a real headless Chromium (`browser.rs`).
 //!
 //! The database is a SQLite file in a temporary directory, unless `HOOKWIRE_TEST_DATABASE_URL`
 //! names a PostgreSQL server (`postgres://user@host:port/db`): then every fresh server gets a
@@ -17,6 +18,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
+pub mod admin;
+pub mod browser;
 mod database;
 pub mod receiver;
 pub mod rest;
