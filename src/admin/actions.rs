@@ -1,7 +1,9 @@
 //! The list's row actions (docs/ADMIN.md "The list"): Copy, Stop, Activate, Restart and
-//! Delete, each a POST answered 303 back to the list with a message, each one agent call.
+//! Delete, each a POST answered 303 back to the list (or, for Stop, Activate and Restart, to
+//! the webhook's own page when the form came from there) with a message, each one agent call.
 //! Delete asks first, on a page of its own, so it needs no JavaScript either.
 
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -34,26 +36,36 @@ pub async fn copy(
     }))
 }
 
+/// The form of Stop, Activate and Restart: `back=page` when posted from the webhook's page.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct StateForm {
+    #[serde(default)]
+    back: Option<String>,
+}
+
+type Back = Form<StateForm>;
+
 /// `POST /admin/webhooks/{id}/stop`.
-pub async fn stop(state: State<AppState>, session: AdminCaller, id: Path<String>) -> Response {
-    set_state(state, session, id, WebhookState::Stopped, "stopped").await
+pub async fn stop(s: State<AppState>, a: AdminCaller, id: Path<String>, f: Back) -> Response {
+    set_state(s, a, id, f, WebhookState::Stopped, "stopped").await
 }
 
 /// `POST /admin/webhooks/{id}/activate`.
-pub async fn activate(state: State<AppState>, session: AdminCaller, id: Path<String>) -> Response {
-    set_state(state, session, id, WebhookState::Active, "active again").await
+pub async fn activate(s: State<AppState>, a: AdminCaller, id: Path<String>, f: Back) -> Response {
+    set_state(s, a, id, f, WebhookState::Active, "active again").await
 }
 
 /// `POST /admin/webhooks/{id}/restart`: a disabled webhook back to Active, its counters reset
 /// and its parked deliveries due now (the agent's rule for a save to Active).
-pub async fn restart(state: State<AppState>, session: AdminCaller, id: Path<String>) -> Response {
-    set_state(state, session, id, WebhookState::Active, "restarted").await
+pub async fn restart(s: State<AppState>, a: AdminCaller, id: Path<String>, f: Back) -> Response {
+    set_state(s, a, id, f, WebhookState::Active, "restarted").await
 }
 
 async fn set_state(
     State(state): State<AppState>,
     session: AdminCaller,
     Path(id): Path<String>,
+    Form(form): Back,
     to: WebhookState,
     done_words: &str,
 ) -> Response {
@@ -61,7 +73,15 @@ async fn set_state(
         return unknown(&id);
     };
     let saved = state.agent.set_webhook_state(&session.caller, id, to).await;
-    done(saved.map(|w| format!("{} is {done_words}.", w.name.as_deref().unwrap_or_default())))
+    // Only the webhook's own page, never a path the form names: no open redirect.
+    let back = match form.back.as_deref() {
+        Some("page") => format!("/admin/webhooks/{id}"),
+        _ => LIST.to_string(),
+    };
+    let flash = flash_of(
+        saved.map(|w| format!("{} is {done_words}.", w.name.as_deref().unwrap_or_default())),
+    );
+    see_other(&back, Some(flash))
 }
 
 /// `GET /admin/webhooks/{id}/delete`: are you sure?
@@ -121,13 +141,17 @@ fn unknown(raw: &str) -> Response {
 
 /// Back to the list, saying what was done or, in the agent's words, why not.
 fn done(result: Result<String, AgentError>) -> Response {
-    let flash = match result {
+    see_other(LIST, Some(flash_of(result)))
+}
+
+/// What was done or, in the agent's words, why not.
+fn flash_of(result: Result<String, AgentError>) -> Flash {
+    match result {
         Ok(message) => Flash::notice(message),
         Err(AgentError::Store(e)) => {
             tracing::error!(error = %e, "admin action: the store failed");
             Flash::error("The database is not answering: nothing was changed. Try again shortly.")
         }
         Err(e) => Flash::error(format!("Not done: {e}")),
-    };
-    see_other(LIST, Some(flash))
+    }
 }

@@ -5,7 +5,10 @@
 //! - `session`: the session cookies, the `AdminCaller` extractor, CSRF tokens, flash messages;
 //! - `signin`: signing in and out; `layout`: the page shell, badges and form helpers;
 //! - `assets`: the stylesheet and htmx, served from the binary;
-//! - `list`: the webhook list (sorting, filters, live body); `actions`: its row actions.
+//! - `list`: the webhook list (sorting, filters, live body); `actions`: its row actions;
+//! - `webhook`: one webhook (fields, counters, actions, Send test); `events`: its Events tab
+//!   (the delivery log, filters, paging, Export CSV, Recover); `delivery`: one delivery's
+//!   attempts and Retry.
 //!
 //! Every answer carries a strict Content-Security-Policy (only this server's files, no inline
 //! script or style), and every POST but sign-in must carry the session's CSRF token
@@ -15,10 +18,13 @@
 
 mod actions;
 mod assets;
+mod delivery;
+mod events;
 mod layout;
 mod list;
 mod session;
 mod signin;
+mod webhook;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -53,6 +59,19 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         .route(
             "/admin/webhooks/{id}/delete",
             get(actions::confirm_delete).post(actions::delete),
+        )
+        .route("/admin/webhooks/{id}", get(webhook::show))
+        .route("/admin/webhooks/{id}/send-test", post(webhook::send_test))
+        .route("/admin/webhooks/{id}/events", get(events::list))
+        .route("/admin/webhooks/{id}/events.csv", get(events::export_csv))
+        .route("/admin/webhooks/{id}/recover", post(events::recover))
+        .route(
+            "/admin/webhooks/{id}/events/{delivery}",
+            get(delivery::show),
+        )
+        .route(
+            "/admin/webhooks/{id}/events/{delivery}/retry",
+            post(delivery::retry),
         )
         .route("/admin/{*rest}", any(not_found))
         .layer(middleware::from_fn(move |request, next| {

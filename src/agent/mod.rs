@@ -28,7 +28,7 @@ use crate::store::{Store, StoreError};
 
 pub use alerts::AlertFilter;
 pub use carrier::{AssociateCarrier, WebhookCarrier, WebhookResult};
-pub use deliveries::{DeliveryDetail, DeliveryFilter, deliveries_csv};
+pub use deliveries::{DeliveryDetail, DeliveryFilter, DeliveryPage, deliveries_csv};
 pub use error::AgentError;
 pub use operation::{Answer, Operation, OperationName};
 pub use recovery::RecoverWindow;

@@ -11,6 +11,7 @@
 mod support;
 
 mod accounts_cli;
+mod admin_events;
 mod admin_list;
 mod admin_signin;
 mod cluster;
