@@ -6,6 +6,8 @@
 //! - `signin`: signing in and out; `layout`: the page shell, badges and form helpers;
 //! - `assets`: the stylesheet and htmx, served from the binary;
 //! - `list`: the webhook list.
+//! - `form` (with `form_fields`): creating and editing a webhook, Send test, Regenerate secret;
+//! - `alerts`: the in-app alerts and the navigation's unread count.
 //!
 //! Every answer carries a strict Content-Security-Policy (only this server's files, no inline
 //! script or style), and every POST but sign-in must carry the session's CSRF token
@@ -13,7 +15,10 @@
 //! action is a plain `<form method="post">` answered 303 (POST-redirect-GET), so the page works
 //! without JavaScript; htmx only refreshes parts of it.
 
+mod alerts;
 mod assets;
+mod form;
+mod form_fields;
 mod layout;
 mod list;
 mod session;
@@ -45,6 +50,16 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         )
         .route("/admin/signout", post(signin::sign_out))
         .route("/admin/assets/{name}", get(assets::file))
+        .route("/admin/webhooks/new", get(form::new).post(form::create))
+        .route("/admin/webhooks/test", post(form::test))
+        .route(
+            "/admin/webhooks/{id}/edit",
+            get(form::edit).post(form::update),
+        )
+        .route("/admin/webhooks/{id}/secret", post(form::regenerate))
+        .route("/admin/alerts", get(alerts::list))
+        .route("/admin/alerts/count", get(alerts::count))
+        .route("/admin/alerts/{id}/read", post(alerts::mark_read))
         .route("/admin/{*rest}", any(not_found))
         .layer(middleware::from_fn(move |request, next| {
             require_csrf(max_body_bytes, request, next)

@@ -11,6 +11,7 @@
 mod support;
 
 mod accounts_cli;
+mod admin_form;
 mod admin_signin;
 mod cluster;
 mod config_file;

@@ -136,13 +136,19 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {css} on the page: {e}"))
     }
 
-    /// The visible text of the element `css`.
+    /// The visible text of the element `css`. Found again when the page it was found on went
+    /// away meanwhile (a click's navigation may finish after the element was found).
     pub async fn text(&self, css: &str) -> String {
-        self.find(css)
-            .await
-            .text()
-            .await
-            .expect("the element's text")
+        for _ in 0..20 {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(e) if e.is_stale_element_reference() => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("the text of {css}: {e}"),
+            }
+        }
+        panic!("{css} kept going stale")
     }
 
     /// The path (and query) of the page shown.
