@@ -9,7 +9,8 @@
 //!   during the grace (`X-SuperOffice-Signature` with the new one only);
 //! - an in-app alert after a first failure: the navigation's count appears by itself, the
 //!   alert links to its webhook, Mark read clears the count;
-//! - every page loads only this server's resources.
+//! - every page loads only this server's resources; bad input (a form the page did not send,
+//!   an unknown webhook or alert, a bad cursor) is told, never a server error.
 
 use std::time::Duration;
 
@@ -376,4 +377,53 @@ async fn an_in_app_alert_links_to_its_webhook_and_mark_read_clears_the_count() {
             .is_err()
     );
     browser.close().await;
+}
+
+#[tokio::test]
+async fn bad_input_is_told_and_never_a_server_error() {
+    let server = TestServer::start(&[]);
+    let admin = admin::AdminHttp::sign_in(&server).await;
+    let csrf = admin.csrf_token().await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "hook"),
+        ("events", "contact.created"),
+        ("target_url", "https://example.com/in"),
+        ("headers", "X-Fine: yes\nno colon here"),
+    ];
+    let refused = admin.post("/admin/webhooks/new", &form).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("Headers: line 2 ('no colon here') is not 'Name: value'"),
+        "{}",
+        refused.body
+    );
+    for path in ["/admin/webhooks/abc/edit", "/admin/webhooks/99/edit"] {
+        let missing = admin.get(path).await;
+        assert_eq!(missing.status, 404, "{path}");
+        assert!(
+            missing.body.contains("There is no webhook"),
+            "{}",
+            missing.body
+        );
+    }
+    let cursor = admin.get("/admin/alerts?cursor=x").await;
+    assert_eq!(cursor.status, 400);
+    assert!(cursor.body.contains("cursor"), "{}", cursor.body);
+    let unknown = admin
+        .post("/admin/alerts/12345/read", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(unknown.status, 303);
+    assert_eq!(unknown.header("location"), "/admin/alerts");
+    assert!(
+        unknown
+            .set_cookies()
+            .iter()
+            .any(|c| c.contains("Alert+12345+does+not+exist")),
+        "{:?}",
+        unknown.set_cookies()
+    );
+    assert_eq!(server.get_json("/api/v1/Webhook").await, json!([]));
 }
