@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
 use super::assets::{HTMX_PATH, STYLESHEET_PATH};
-use super::session::{AdminCaller, CSRF_FIELD, FLASH_COOKIE, Flash, FlashKind};
+use super::session::{AdminCaller, CSRF_FIELD, FLASH_COOKIE, Flash, FlashKind, UnreadAlerts};
 use crate::domain::{Millis, WebhookState};
 
 /// htmx's settings (read from a `<meta>`): no inline indicator `<style>` (the CSP refuses it),
@@ -48,7 +48,7 @@ pub fn page(title: &str, session: &AdminCaller, body: Markup) -> Page {
                     a.brand href="/admin" { "hookwire" }
                     nav aria-label="Main" {
                         a href="/admin" { "Webhooks" }
-                        a href="/admin/alerts" { "Alerts" }
+                        a href="/admin/alerts" { "Alerts" (alert_count(session.unread_alerts)) }
                     }
                     form.signout method="post" action="/admin/signout" {
                         (csrf_field(session))
@@ -66,6 +66,20 @@ pub fn page(title: &str, session: &AdminCaller, body: Markup) -> Page {
     Page {
         markup,
         clears_flash: session.flash.is_some(),
+    }
+}
+
+/// The unread alert count of the navigation, on every page and refreshed by htmx every 3 s
+/// (the same markup from `GET /admin/alerts/count`, `alerts::count`); empty when none are
+/// unread. Without JavaScript it is as fresh as the page.
+pub fn alert_count(unread: Option<UnreadAlerts>) -> Markup {
+    html! {
+        span #alert-count .count hx-get="/admin/alerts/count" hx-trigger="every 3s"
+            hx-swap="outerHTML" aria-live="polite" {
+            @if let Some(UnreadAlerts { count, more }) = unread.filter(|u| u.count > 0) {
+                (count) @if more { "+" } " unread"
+            }
+        }
     }
 }
 

@@ -9,6 +9,8 @@
 //! - `webhook`: one webhook (fields, counters, actions, Send test); `events`: its Events tab
 //!   (the delivery log, filters, paging, Export CSV, Recover); `delivery`: one delivery's
 //!   attempts and Retry.
+//! - `form` (with `form_fields`): creating and editing a webhook, Send test, Regenerate secret;
+//! - `alerts`: the in-app alerts and the navigation's unread count.
 //!
 //! Every answer carries a strict Content-Security-Policy (only this server's files, no inline
 //! script or style), and every POST but sign-in must carry the session's CSRF token
@@ -17,9 +19,12 @@
 //! without JavaScript; htmx only refreshes parts of it.
 
 mod actions;
+mod alerts;
 mod assets;
 mod delivery;
 mod events;
+mod form;
+mod form_fields;
 mod layout;
 mod list;
 mod session;
@@ -73,6 +78,16 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
             "/admin/webhooks/{id}/events/{delivery}/retry",
             post(delivery::retry),
         )
+        .route("/admin/webhooks/new", get(form::new).post(form::create))
+        .route("/admin/webhooks/test", post(form::test))
+        .route(
+            "/admin/webhooks/{id}/edit",
+            get(form::edit).post(form::update),
+        )
+        .route("/admin/webhooks/{id}/secret", post(form::regenerate))
+        .route("/admin/alerts", get(alerts::list))
+        .route("/admin/alerts/count", get(alerts::count))
+        .route("/admin/alerts/{id}/read", post(alerts::mark_read))
         .route("/admin/{*rest}", any(not_found))
         .layer(middleware::from_fn(move |request, next| {
             require_csrf(max_body_bytes, request, next)

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::agent::AgentError;
+use crate::agent::{AgentError, AlertFilter};
 use crate::auth::{AuthError, Caller};
 use crate::state::AppState;
 
@@ -44,6 +44,40 @@ pub struct AdminCaller {
     csrf: String,
     /// The message the previous action left for this page, if any.
     pub flash: Option<Flash>,
+    /// The caller's unread in-app alerts, for the count in the navigation; None when they
+    /// could not be read (the page still shows).
+    pub unread_alerts: Option<UnreadAlerts>,
+}
+
+/// How many unread in-app alerts the navigation shows: counted up to [`UNREAD_COUNTED`], so
+/// a page costs one bounded read however many there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnreadAlerts {
+    pub count: usize,
+    /// More than `count` are unread.
+    pub more: bool,
+}
+
+/// The most unread alerts counted for the navigation ("99+" beyond).
+pub const UNREAD_COUNTED: usize = 99;
+
+/// The caller's unread alerts, through the agent's list (its rules say who sees which).
+async fn unread_alerts(state: &AppState, caller: &Caller) -> Option<UnreadAlerts> {
+    let filter = AlertFilter {
+        unread: Some("true".into()),
+        limit: Some(UNREAD_COUNTED.to_string()),
+        cursor: None,
+    };
+    match state.agent.alerts(caller, &filter).await {
+        Ok(page) => Some(UnreadAlerts {
+            count: page.alerts.len(),
+            more: page.next_cursor.is_some(),
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "admin page: the unread alerts could not be counted");
+            None
+        }
+    }
 }
 
 impl AdminCaller {
@@ -66,6 +100,7 @@ impl FromRequestParts<AppState> for AdminCaller {
         let app = cookie(&parts.headers, APP_COOKIE);
         match state.agent.caller(ticket.as_deref(), app.as_deref()).await {
             Ok(caller) => Ok(AdminCaller {
+                unread_alerts: unread_alerts(state, &caller).await,
                 caller,
                 csrf: csrf_token(ticket.as_deref().unwrap_or_default()),
                 flash: flash_of(&parts.headers),

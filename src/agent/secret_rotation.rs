@@ -17,19 +17,10 @@ pub struct RegeneratedSecret {
 }
 
 impl WebhookAgent {
-    /// Gives webhook `id` a new random Secret (letters and digits) and returns it: it is
-    /// readable afterwards only as the webhook's Secret. Saved as SaveWebhook saves (the owner
-    /// check, `Updated`/`UpdatedAssociate`) but without the test ping: the receiver does not
-    /// know the new Secret yet (the grace period is for that).
-    #[allow(
-        dead_code,
-        reason = "the admin page's Regenerate button calls it (issue 15)"
-    )]
-    pub async fn regenerate_secret(&self, caller: &Caller, id: i32) -> Result<String, AgentError> {
-        Ok(self.rotate_secret(caller, id).await?.secret)
-    }
-
-    /// [`Self::regenerate_secret`], also answering until when the replaced Secret signs.
+    /// Generate / Regenerate: gives webhook `id` a new random Secret (letters and digits) and
+    /// returns it, with until when the replaced one still signs. Saved as SaveWebhook saves
+    /// (the owner check, `Updated`/`UpdatedAssociate`) but without the test ping: the receiver
+    /// does not know the new Secret yet (the grace period is for that).
     pub async fn rotate_secret(
         &self,
         caller: &Caller,

@@ -12,7 +12,9 @@ mod support;
 
 mod accounts_cli;
 mod admin_events;
+mod admin_form;
 mod admin_list;
+mod admin_screens;
 mod admin_signin;
 mod cluster;
 mod config_file;

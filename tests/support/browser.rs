@@ -235,9 +235,5 @@ fn free_port() -> u16 {
 /// Whether a WebDriver error says the element is no longer in the page (a part of the page
 /// that refreshes itself replaced it).
 fn is_stale(e: &fantoccini::error::CmdError) -> bool {
-    matches!(
-        e,
-        fantoccini::error::CmdError::Standard(w)
-            if w.error == fantoccini::error::ErrorStatus::StaleElementReference
-    )
+    e.is_stale_element_reference()
 }
