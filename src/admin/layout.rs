@@ -167,3 +167,48 @@ pub fn time(millis: Option<Millis>) -> String {
             |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         )
 }
+
+/// A `LastError` in plain words for a badge: the answer's status and the start of its body
+/// (`503 Service Unavailable: maintenance`), or the transport error's first line; at most
+/// 160 characters (the whole text is on the webhook's page).
+pub fn plain_error(last_error: &str) -> String {
+    let text = last_error.trim();
+    let plain = match text.strip_prefix("HTTP/") {
+        Some(rest) => {
+            let status = rest.lines().next().unwrap_or_default();
+            let status = status.split_once(' ').map_or(status, |(_, s)| s).trim();
+            let body = text
+                .split_once("\r\n\r\n")
+                .or_else(|| text.split_once("\n\n"))
+                .map(|(_, body)| body.split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default();
+            if body.is_empty() {
+                status.to_string()
+            } else {
+                format!("{status}: {body}")
+            }
+        }
+        None => text.lines().next().unwrap_or_default().to_string(),
+    };
+    match plain.char_indices().nth(160) {
+        Some((cut, _)) => format!("{}…", &plain[..cut]),
+        None => plain,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_error;
+
+    #[test]
+    fn a_last_error_in_plain_words() {
+        let answer = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 11\r\n\r\nmaintenance";
+        assert_eq!(plain_error(answer), "503 Service Unavailable: maintenance");
+        assert_eq!(plain_error("HTTP/1.1 410 Gone\r\n\r\n"), "410 Gone");
+        assert_eq!(
+            plain_error("error sending request: connection refused\ndetails"),
+            "error sending request: connection refused"
+        );
+        assert_eq!(plain_error(&"x".repeat(300)).chars().count(), 161);
+    }
+}

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
-use super::layout::{badge, csrf_field, error_page, page, time};
+use super::layout::{badge, csrf_field, error_page, page, plain_error, time};
 use super::session::AdminCaller;
 use crate::agent::{WebhookCarrier, WebhookFilter};
 use crate::domain::WebhookState;
@@ -347,7 +347,7 @@ fn row(w: &WebhookCarrier, session: &AdminCaller, limit: i32) -> Markup {
                 (badge(w.state, w.activity.failures, w.usage.consecutive_errors, limit))
                 @if status == Status::Disabled {
                     @if let Some(error) = &w.usage.last_error {
-                        " " span.last-error { (error) }
+                        " " span.last-error title=(error) { (plain_error(error)) }
                     }
                 }
             }
