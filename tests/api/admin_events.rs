@@ -332,13 +332,15 @@ async fn the_webhook_page_shows_its_fields_and_send_test_shows_the_answer() {
     browser
         .click("div.actions form[action$='/stop'] button")
         .await;
+    // The click's navigation may still be on its way: wait for the new page's badge.
+    browser.wait_text("h1 .badge", |t| t == "Stopped").await;
     assert_eq!(browser.path().await, format!("/admin/webhooks/{id}"));
-    assert_eq!(browser.text("h1 .badge").await, "Stopped");
     browser
         .click("div.actions form[action$='/activate'] button")
         .await;
+    // The click's navigation may still be on its way: wait for the new page's badge.
+    browser.wait_text("h1 .badge", |t| t == "Active").await;
     assert_eq!(browser.path().await, format!("/admin/webhooks/{id}"));
-    assert_eq!(browser.text("h1 .badge").await, "Active");
     browser.close().await;
 }
 

@@ -118,16 +118,49 @@ impl Browser {
     }
 
     /// Clicks the element `css`. A part of the page that refreshes itself may replace the
-    /// element between finding and clicking it: it is found again, a few times.
+    /// element between finding and clicking it: it is found again, a few times. When the
+    /// element is a link or a form's button, the click loads another page: this waits until
+    /// it has (the page held before is marked, and the mark must be gone), so what the test
+    /// reads next is the new page, never the old one.
     pub async fn click(&self, css: &str) {
+        let navigates = self
+            .run(&format!(
+                "const e = document.querySelector({css:?}); window.__hookwireOld = true; \
+                 return !!e && (e.tagName === 'A' || (!!e.form && e.type !== 'checkbox' \
+                 && e.type !== 'radio' && e.type !== 'button'));"
+            ))
+            .await
+            .as_bool()
+            .unwrap_or(false);
         let mut tries = 0;
         loop {
             match self.find(css).await.click().await {
-                Ok(_) => return,
+                Ok(_) => break,
                 Err(e) if tries < 10 && is_stale(&e) => tries += 1,
                 Err(e) => panic!("click {css}: {e}"),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if !navigates {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let loaded = self
+                .client
+                .execute(
+                    "return window.__hookwireOld !== true && document.readyState === 'complete';",
+                    Vec::new(),
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if loaded {
+                return;
+            }
+            assert!(Instant::now() < deadline, "clicking {css} loaded no page");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
