@@ -5,12 +5,12 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use super::layout::{csrf_field, error_page, page};
+use super::layout::{csrf_field, page};
 use super::session::{AdminCaller, Flash, see_other};
+use super::webhook::{no_such_webhook, parse_id};
 use crate::agent::AgentError;
 use crate::domain::WebhookState;
 use crate::state::AppState;
@@ -24,8 +24,8 @@ pub async fn copy(
     session: AdminCaller,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(id) = webhook_id(&id) else {
-        return unknown(&id);
+    let Some(id) = parse_id(&id) else {
+        return no_such_webhook(&id);
     };
     let copied = state.agent.copy_webhook(&session.caller, id).await;
     done(copied.map(|w| {
@@ -69,8 +69,8 @@ async fn set_state(
     to: WebhookState,
     done_words: &str,
 ) -> Response {
-    let Some(id) = webhook_id(&id) else {
-        return unknown(&id);
+    let Some(id) = parse_id(&id) else {
+        return no_such_webhook(&id);
     };
     let saved = state.agent.set_webhook_state(&session.caller, id, to).await;
     // Only the webhook's own page, never a path the form names: no open redirect.
@@ -90,12 +90,12 @@ pub async fn confirm_delete(
     session: AdminCaller,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(id) = webhook_id(&id) else {
-        return unknown(&id);
+    let Some(id) = parse_id(&id) else {
+        return no_such_webhook(&id);
     };
     let webhook = match state.agent.get_webhook(&session.caller, id).await {
         Ok(Some(webhook)) => webhook,
-        Ok(None) => return unknown(&id.to_string()),
+        Ok(None) => return no_such_webhook(&id.to_string()),
         Err(e) => return done(Err(e)),
     };
     let name = webhook.name.as_deref().unwrap_or_default();
@@ -118,8 +118,8 @@ pub async fn delete(
     session: AdminCaller,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(id) = webhook_id(&id) else {
-        return unknown(&id);
+    let Some(id) = parse_id(&id) else {
+        return no_such_webhook(&id);
     };
     let name = match state.agent.get_webhook(&session.caller, id).await {
         Ok(Some(webhook)) => webhook.name.unwrap_or_default(),
@@ -127,16 +127,6 @@ pub async fn delete(
     };
     let deleted = state.agent.delete_webhook(&session.caller, id).await;
     done(deleted.map(|()| format!("{name} is deleted.")))
-}
-
-fn webhook_id(raw: &str) -> Option<i32> {
-    raw.parse().ok().filter(|id| *id > 0)
-}
-
-fn unknown(raw: &str) -> Response {
-    let shown: String = raw.chars().take(40).collect();
-    let message = format!("There is no webhook {shown}.");
-    error_page(StatusCode::NOT_FOUND, "No such webhook", &message)
 }
 
 /// Back to the list, saying what was done or, in the agent's words, why not.

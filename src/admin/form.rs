@@ -16,6 +16,7 @@ use maud::{Markup, html};
 use super::form_fields::{Field, WebhookForm};
 use super::layout::{badge, csrf_field, error_page, page, time};
 use super::session::{AdminCaller, Flash, see_other};
+use super::webhook::{no_such_webhook, parse_id};
 use crate::agent::{AgentError, WebhookCarrier, WebhookResult};
 use crate::domain::{Millis, WebhookState};
 use crate::state::AppState;
@@ -136,7 +137,7 @@ pub async fn regenerate(
     session: AdminCaller,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(id) = webhook_id(&id) else {
+    let Some(id) = parse_id(&id) else {
         return no_such_webhook(&id);
     };
     let rotated = match state.agent.rotate_secret(&session.caller, id).await {
@@ -214,7 +215,7 @@ async fn stored(
     session: &AdminCaller,
     id: &str,
 ) -> Result<(i32, WebhookCarrier), Response> {
-    let Some(id) = webhook_id(id) else {
+    let Some(id) = parse_id(id) else {
         return Err(no_such_webhook(id));
     };
     match state.agent.get_webhook(&session.caller, id).await {
@@ -222,19 +223,6 @@ async fn stored(
         Ok(None) => Err(no_such_webhook(&id.to_string())),
         Err(e) => Err(agent_refused(&e)),
     }
-}
-
-fn webhook_id(text: &str) -> Option<i32> {
-    text.trim().parse().ok().filter(|id| *id > 0)
-}
-
-fn no_such_webhook(id: &str) -> Response {
-    let id: String = id.chars().take(20).collect();
-    error_page(
-        StatusCode::NOT_FOUND,
-        "No such webhook",
-        &format!("There is no webhook {id}."),
-    )
 }
 
 fn agent_refused(e: &AgentError) -> Response {
