@@ -210,3 +210,56 @@ async fn an_oversized_form_gets_an_error_page() {
     );
     assert!(!refused.body.contains("Envelope"), "{}", refused.body);
 }
+
+/// Online mode: signed in with an application's token, the page shows only that application's
+/// webhooks, and another application's webhook is refused, as over REST.
+#[tokio::test]
+async fn an_application_token_scopes_the_page_as_rest_does() {
+    let mut args = LOOPBACK.to_vec();
+    args.push("--online");
+    let api = crate::support::rest::Api::start(&args).await;
+    let db = api.server.database_url();
+    let (_, a, _) = cli(&["app", "add", "app-a", "--database", &db]);
+    let (_, b, _) = cli(&["app", "add", "app-b", "--database", &db]);
+    let (a, b) = (a.trim().to_string(), b.trim().to_string());
+    let created = api
+        .post("/api/v1/Webhook")
+        .header("SO-AppToken", &a)
+        .json(
+            &serde_json::json!({"Name": "owned-by-a", "Events": ["contact.created"],
+                                  "TargetUrl": "http://127.0.0.1:9/a", "State": "Active"}),
+        )
+        .send()
+        .await
+        .ok();
+    let id = crate::support::rest::id_of(&created);
+
+    let as_a = AdminHttp::sign_in_for_app(&api.server, &a).await;
+    assert!(as_a.get("/admin").await.body.contains("owned-by-a"));
+    let page = as_a.get(&format!("/admin/webhooks/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    let as_b = AdminHttp::sign_in_for_app(&api.server, &b).await;
+    assert!(!as_b.get("/admin").await.body.contains("owned-by-a"));
+    let refused = as_b.get(&format!("/admin/webhooks/{id}")).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("another application"),
+        "{}",
+        refused.body
+    );
+    // Nor can b act on it: Stop is refused and the webhook stays Active.
+    let token = as_b.csrf_token().await;
+    as_b.post(
+        &format!("/admin/webhooks/{id}/stop"),
+        &[("csrf", token.as_str())],
+    )
+    .await;
+    let after = api
+        .get(&format!("/api/v1/Webhook/{id}"))
+        .header("SO-AppToken", &a)
+        .send()
+        .await
+        .ok();
+    assert_eq!(after["State"], "Active", "{after}");
+}

@@ -56,11 +56,21 @@ impl AdminHttp {
 
     /// Signs in as `admin` and keeps the session cookies.
     pub async fn sign_in(server: &TestServer) -> AdminHttp {
+        AdminHttp::sign_in_for_app(server, "").await
+    }
+
+    /// Signs in as `admin` with an application token (empty: none), as online-mode
+    /// integrations do, and keeps the session cookies.
+    pub async fn sign_in_for_app(server: &TestServer, app_token: &str) -> AdminHttp {
         let mut client = AdminHttp::anonymous(server);
         let answer = client
             .post(
                 "/admin/signin",
-                &[("user", "admin"), ("password", ADMIN_PASSWORD)],
+                &[
+                    ("user", "admin"),
+                    ("password", ADMIN_PASSWORD),
+                    ("app_token", app_token),
+                ],
             )
             .await;
         assert_eq!(answer.status, 303, "sign-in: {}", answer.body);
