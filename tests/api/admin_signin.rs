@@ -217,7 +217,7 @@ async fn an_oversized_form_gets_an_error_page() {
 async fn an_application_token_scopes_the_page_as_rest_does() {
     let mut args = LOOPBACK.to_vec();
     args.push("--online");
-    let api = crate::support::rest::Api::start(&args).await;
+    let api = rest::Api::start(&args).await;
     let db = api.server.database_url();
     let (_, a, _) = cli(&["app", "add", "app-a", "--database", &db]);
     let (_, b, _) = cli(&["app", "add", "app-b", "--database", &db]);
@@ -232,7 +232,7 @@ async fn an_application_token_scopes_the_page_as_rest_does() {
         .send()
         .await
         .ok();
-    let id = crate::support::rest::id_of(&created);
+    let id = rest::id_of(&created);
 
     let as_a = AdminHttp::sign_in_for_app(&api.server, &a).await;
     assert!(as_a.get("/admin").await.body.contains("owned-by-a"));
