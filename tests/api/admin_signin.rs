@@ -218,10 +218,7 @@ async fn an_application_token_scopes_the_page_as_rest_does() {
     let mut args = LOOPBACK.to_vec();
     args.push("--online");
     let api = rest::Api::start(&args).await;
-    let db = api.server.database_url();
-    let (_, a, _) = cli(&["app", "add", "app-a", "--database", &db]);
-    let (_, b, _) = cli(&["app", "add", "app-b", "--database", &db]);
-    let (a, b) = (a.trim().to_string(), b.trim().to_string());
+    let (a, b) = api.two_apps();
     let created = api
         .post("/api/v1/Webhook")
         .header("SO-AppToken", &a)

@@ -376,10 +376,7 @@ async fn online_an_application_sees_only_its_own_webhooks_alerts() {
     let mut args = fast("3");
     args.push("--online".into());
     let api = start(&args).await;
-    let db = api.server.database_url();
-    let (_, a, _) = cli(&["app", "add", "app-a", "--database", &db]);
-    let (_, b, _) = cli(&["app", "add", "app-b", "--database", &db]);
-    let (a, b) = (a.trim().to_string(), b.trim().to_string());
+    let (a, b) = api.two_apps();
     let created = api
         .post("/api/v1/Webhook")
         .header("SO-AppToken", &a)

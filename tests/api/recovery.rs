@@ -274,10 +274,7 @@ async fn bad_input_is_a_400_naming_the_parameter_and_other_apps_get_403() {
     let mut args = LOOPBACK.to_vec();
     args.push("--online");
     let api = Api::start(&args).await;
-    let db = api.server.database_url();
-    let (_, a, _) = cli(&["app", "add", "app-a", "--database", &db]);
-    let (_, b, _) = cli(&["app", "add", "app-b", "--database", &db]);
-    let (a, b) = (a.trim().to_string(), b.trim().to_string());
+    let (a, b) = api.two_apps();
     let created = api
         .post("/api/v1/Webhook")
         .header("SO-AppToken", &a)

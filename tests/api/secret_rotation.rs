@@ -238,10 +238,7 @@ async fn another_application_gets_403_and_an_unknown_webhook_404() {
     let mut args = LOOPBACK.to_vec();
     args.push("--online");
     let api = Api::start(&args).await;
-    let db = api.server.database_url();
-    let (_, a, _) = crate::support::cli(&["app", "add", "app-a", "--database", &db]);
-    let (_, b, _) = crate::support::cli(&["app", "add", "app-b", "--database", &db]);
-    let (a, b) = (a.trim().to_string(), b.trim().to_string());
+    let (a, b) = api.two_apps();
     let created = api
         .post("/api/v1/Webhook")
         .header("SO-AppToken", &a)

@@ -78,6 +78,18 @@ impl Api {
         ids(&self.get("/api/v1/Webhook").send().await.ok())
     }
 
+    /// Two applications registered on this server's database (`hookwire app add`): their
+    /// tokens, for online-mode tests of who may see what.
+    pub fn two_apps(&self) -> (String, String) {
+        let db = self.server.database_url();
+        let token = |name: &str| {
+            let (ok, out, err) = super::cli(&["app", "add", name, "--database", &db]);
+            assert!(ok, "app add {name}: {err}");
+            out.trim().to_string()
+        };
+        (token("app-a"), token("app-b"))
+    }
+
     /// SignalEvent over REST (`POST /api/v1/Webhook/{event}/{key}`, no data); asserts 204.
     pub async fn signal(&self, event: &str, key: i32) {
         self.post(&format!("/api/v1/Webhook/{event}/{key}"))
