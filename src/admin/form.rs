@@ -16,7 +16,7 @@ use maud::{Markup, html};
 use super::form_fields::{Field, WebhookForm};
 use super::layout::{badge, csrf_field, error_page, page, time};
 use super::session::{AdminCaller, Flash, see_other};
-use super::webhook::{no_such_webhook, parse_id};
+use super::webhook::{load, no_such_webhook, parse_id};
 use crate::agent::{AgentError, WebhookCarrier, WebhookResult};
 use crate::domain::{Millis, WebhookState};
 use crate::state::AppState;
@@ -209,20 +209,16 @@ fn refusal(e: &AgentError) -> (Option<Field>, String) {
     (field, message)
 }
 
-/// The webhook `id` names, as the caller may see it, or the page that says why not.
+/// The webhook `id` names, as the caller may see it, or the page that says why not (the
+/// webhook page's `load`).
 async fn stored(
     state: &AppState,
     session: &AdminCaller,
     id: &str,
 ) -> Result<(i32, WebhookCarrier), Response> {
-    let Some(id) = parse_id(id) else {
-        return Err(no_such_webhook(id));
-    };
-    match state.agent.get_webhook(&session.caller, id).await {
-        Ok(Some(webhook)) => Ok((id, webhook)),
-        Ok(None) => Err(no_such_webhook(&id.to_string())),
-        Err(e) => Err(agent_refused(&e)),
-    }
+    load(state, session, id)
+        .await
+        .map(|webhook| (webhook.id, webhook))
 }
 
 fn agent_refused(e: &AgentError) -> Response {

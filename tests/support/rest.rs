@@ -90,6 +90,27 @@ impl Api {
         (token("app-a"), token("app-b"))
     }
 
+    /// As application `app` (its token), signals `contact.created` 1 and answers the id of the
+    /// delivery it made for webhook `id`, once the delivery log lists it.
+    pub async fn delivery_as(&self, app: &str, id: i64) -> i64 {
+        self.post("/api/v1/Webhook/contact.created/1")
+            .header("SO-AppToken", app)
+            .raw("application/json", "{}")
+            .send()
+            .await
+            .no_content();
+        let list = format!("/api/v1/Webhook/{id}/Deliveries");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let page = self.get(&list).header("SO-AppToken", app).send().await.ok();
+            if let Some(d) = page["Deliveries"].as_array().and_then(|all| all.first()) {
+                return d["DeliveryId"].as_i64().unwrap_or_default();
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{page}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// SignalEvent over REST (`POST /api/v1/Webhook/{event}/{key}`, no data); asserts 204.
     pub async fn signal(&self, event: &str, key: i32) {
         self.post(&format!("/api/v1/Webhook/{event}/{key}"))
