@@ -18,6 +18,9 @@ use super::{
 };
 use crate::domain::{Event, Millis, WebhookState, now_millis};
 
+/// Most deliveries one statement of Recover queues again (see `recover`).
+const RECOVER_BATCH: i64 = 1000;
+
 #[async_trait]
 pub trait Outbox: Send + Sync + 'static {
     /// In one transaction: stores `event` and one pending delivery per webhook that takes
@@ -72,7 +75,8 @@ pub trait Outbox: Send + Sync + 'static {
         delivery_id: i64,
     ) -> StoreResult<Option<ClaimedDelivery>>;
     /// Queues deliveries again, due now, for a manual attempt: those of `scope` that are not
-    /// in flight, dead (and delivered) ones with a fresh retention window. Returns how many.
+    /// in flight (nor, for a window, queued by an earlier Recover and not yet tried), dead (and
+    /// delivered) ones with a fresh retention window. Returns how many.
     async fn recover(&self, scope: RecoverScope, now: Millis) -> StoreResult<u64>;
     /// Wakes `wake` whenever another process commits due work (PostgreSQL `LISTEN/NOTIFY`).
     /// With SQLite one process does all the work and wakes its dispatcher itself: nothing to do.
@@ -313,15 +317,18 @@ impl<B: Backend> Outbox for B {
              created_at = CASE WHEN status = $2 THEN created_at ELSE $1 END, status = $2 WHERE";
         // Queued ones only when no attempt holds them: an attempt in flight decides their fate.
         let idle = "(status <> $2 OR locked_until <= $1)";
-        let (sql, args) = match scope {
+        let (sql, args, batched) = match scope {
+            // In batches, each its own short transaction, so a window of any size never holds
+            // the writer long; `manual = 0` makes each batch take rows the last did not.
             RecoverScope::Window {
                 webhook_id,
                 since,
                 until,
             } => (
                 format!(
-                    "{requeue} webhook_id = $3 AND created_at >= $4 AND created_at <= $5 \
-                     AND status <> $6 AND {idle}"
+                    "{requeue} id IN (SELECT id FROM deliveries WHERE webhook_id = $3 \
+                     AND created_at >= $4 AND created_at <= $5 AND status <> $6 AND manual = 0 \
+                     AND {idle} ORDER BY id LIMIT $7)"
                 ),
                 vec![
                     Arg::Long(now),
@@ -330,18 +337,27 @@ impl<B: Backend> Outbox for B {
                     Arg::Long(since),
                     Arg::Long(until),
                     Arg::Long(DELIVERED),
+                    Arg::Long(RECOVER_BATCH),
                 ],
+                true,
             ),
             RecoverScope::Delivery(id) => (
                 format!("{requeue} id = $3 AND {idle}"),
                 vec![Arg::Long(now), Arg::Long(PENDING), Arg::Long(id)],
+                false,
             ),
         };
-        let mut tx = self.begin().await?;
-        let queued = tx.execute(&sql, &args).await?;
-        tx.announce_work().await?;
-        B::commit(tx).await?;
-        Ok(queued)
+        let mut queued = 0;
+        loop {
+            let mut tx = self.begin().await?;
+            let done = tx.execute(&sql, &args).await?;
+            tx.announce_work().await?;
+            B::commit(tx).await?;
+            queued += done;
+            if !batched || done < RECOVER_BATCH.unsigned_abs() {
+                return Ok(queued);
+            }
+        }
     }
 
     async fn watch_for_work(&self, wake: Arc<Notify>) -> StoreResult<()> {

@@ -357,3 +357,34 @@ async fn bad_input_is_a_400_naming_the_parameter_and_other_apps_get_403() {
         "delivered: nothing to recover"
     );
 }
+
+/// A window larger than one of Recover's batches (1,000) is queued whole and counted once;
+/// deliveries an earlier Recover queued and nobody tried yet are not counted again.
+#[tokio::test]
+async fn a_large_window_is_recovered_whole_in_batches() {
+    let receiver = Receiver::start().await;
+    receiver.set_answer(Answer::status(500));
+    let mut args = LOOPBACK.to_vec();
+    args.extend(["--failures-to-disable", "1"]);
+    let api = Api::start(&args).await;
+    let id = rest::id_of(&api.create(hook("parked", &receiver.url("/in"))).await);
+    api.signal("contact.created", 0).await;
+    api.get_when(&format!("/api/v1/Webhook/{id}"), |w| {
+        w["State"] == "TooManyErrors"
+    })
+    .await;
+    // Parked behind the disabled webhook: queued, never sent until a restart.
+    for key in 1..=1200 {
+        api.signal("contact.created", key).await;
+    }
+    let recover = format!("/api/v1/Webhook/{id}/Recover");
+    let window = json!({"Since": "2000-01-01T00:00:00Z"});
+    let answer = api.post(&recover).json(&window).send().await.ok();
+    assert_eq!(answer, json!({"Recovered": 1201}));
+    let again = api.post(&recover).json(&window).send().await.ok();
+    assert_eq!(
+        again,
+        json!({"Recovered": 0}),
+        "already queued by the first"
+    );
+}
