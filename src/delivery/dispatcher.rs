@@ -1,8 +1,15 @@
 //! The dispatcher: claims due deliveries with a lease (no transaction is held across HTTP),
 //! runs each claimed delivery's retry cycle, and records every attempt.
 //!
-//! Limits: a global in-flight `Semaphore`, and at most `per_webhook_in_flight` leases per
-//! webhook (enforced by the claim), so one slow receiver cannot starve the rest.
+//! A claim leases ahead of what is being sent ([`PREFETCH`] times the per-webhook cap), so a
+//! webhook's next delivery is already in memory when a request ends, and a successful
+//! attempt frees its webhook's send slot as soon as the answer comes, before its outcome is
+//! committed: a webhook's throughput is its receiver's, not the database's round trips.
+//!
+//! Limits (docs/DELIVERY.md, "Concurrency"): `per_webhook_in_flight` requests to one webhook
+//! at a time ([`SendSlots`]; one node at a time holds a webhook's leases, so the cap holds
+//! across a cluster), `max_in_flight` attempts not yet recorded over all webhooks (which also
+//! bounds what a crash can make this node repeat), and [`PREFETCH`] times that held.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +21,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::attempt;
+use super::capacity::{Capacity, Holding, PREFETCH, Turn};
 use super::probing::Probing;
 use super::retry::{NextAttempt, RetryPolicy};
 use super::sender::{AttemptResult, Sender};
@@ -73,12 +81,15 @@ struct Shared {
     shutdown: CancellationToken,
     /// Receivers' health on this node: who is probing, who must wait.
     probing: Probing,
+    /// What this node holds and sends, webhook by webhook.
+    capacity: Capacity,
 }
 
 pub struct Dispatcher {
     shared: Arc<Shared>,
     wakeup: Wakeup,
-    in_flight: Arc<Semaphore>,
+    /// Deliveries this node holds leased (queued for a slot, sending, or recording).
+    held: Arc<Semaphore>,
 }
 
 impl Dispatcher {
@@ -89,7 +100,8 @@ impl Dispatcher {
         wakeup: Wakeup,
         shutdown: CancellationToken,
     ) -> Dispatcher {
-        let in_flight = Arc::new(Semaphore::new(settings.max_in_flight.max(1)));
+        let held = Arc::new(Semaphore::new(settings.max_in_flight.max(1) * PREFETCH));
+        let settings_in_flight = (settings.max_in_flight, settings.per_webhook_in_flight);
         Dispatcher {
             shared: Arc::new(Shared {
                 store,
@@ -98,9 +110,10 @@ impl Dispatcher {
                 settings,
                 shutdown,
                 probing: Probing::default(),
+                capacity: Capacity::new(settings_in_flight),
             }),
             wakeup,
-            in_flight,
+            held,
         }
     }
 
@@ -109,7 +122,11 @@ impl Dispatcher {
     pub async fn run(self) {
         let shared = self.shared.clone();
         let settings = &shared.settings;
-        let lease = settings.policy.cycle_span(settings.attempt_timeout) + Duration::from_secs(30);
+        // A lease covers the wait for a slot (PREFETCH requests ahead of it, each at most an
+        // attempt's timeout) and then a whole retry cycle.
+        let lease = settings.policy.cycle_span(settings.attempt_timeout)
+            + settings.attempt_timeout * PREFETCH as u32
+            + Duration::from_secs(30);
         let mut cycles: JoinSet<()> = JoinSet::new();
         let mut leased: HashMap<tokio::task::Id, i64> = HashMap::new();
         let mut next_sweep = tokio::time::Instant::now();
@@ -124,7 +141,7 @@ impl Dispatcher {
                 self.sweep().await;
                 next_sweep = tokio::time::Instant::now() + Duration::from_secs(60);
             }
-            let free = self.in_flight.available_permits().min(CLAIM_BATCH);
+            let free = self.held.available_permits().min(CLAIM_BATCH);
             // A claim that got all it asked for may leave more due work behind; one that got
             // less found nothing else claimable (none due, or every webhook at its cap), and
             // claiming again before something changes would be a wasted transaction.
@@ -137,7 +154,7 @@ impl Dispatcher {
                         now,
                         now + millis(lease),
                         free,
-                        &shared.probing.caps(settings.per_webhook_in_flight, now),
+                        &shared.capacity.caps(&shared.probing, now),
                     )
                     .await
                 {
@@ -145,7 +162,7 @@ impl Dispatcher {
                         claimed_all = !claims.is_empty() && claims.len() == free;
                         let webhooks = self.webhooks_of(&claims).await;
                         for claim in claims {
-                            let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+                            let Ok(permit) = self.held.clone().try_acquire_owned() else {
                                 break; // cannot happen: `free` permits were available
                             };
                             let delivery_id = claim.id;
@@ -167,15 +184,16 @@ impl Dispatcher {
                                     continue;
                                 }
                             };
+                            let holding = (permit, shared.capacity.hold(webhook.id));
                             let handle =
-                                cycles.spawn(run_cycle(shared.clone(), claim, webhook, permit));
+                                cycles.spawn(run_cycle(shared.clone(), claim, webhook, holding));
                             leased.insert(handle.id(), delivery_id);
                         }
                     }
                     Err(e) => tracing::error!(error = %e, "claiming deliveries failed"),
                 }
             }
-            if claimed_all && self.in_flight.available_permits() > 0 {
+            if claimed_all && self.held.available_permits() > 0 {
                 continue; // more may be due right now
             }
             tokio::select! {
@@ -197,7 +215,7 @@ impl Dispatcher {
             cycles.abort_all();
         }
         let unfinished: Vec<i64> = leased.into_values().collect();
-        if let Err(e) = shared.store.release_leases(&unfinished).await {
+        if let Err(e) = shared.store.stop_serving(&unfinished).await {
             tracing::error!(error = %e, "releasing leases at shutdown failed");
         }
         tracing::info!(released = unfinished.len(), "dispatcher stopped");
@@ -260,15 +278,29 @@ async fn run_cycle(
     shared: Arc<Shared>,
     claim: ClaimedDelivery,
     webhook: Arc<WebhookRecord>,
-    _permit: OwnedSemaphorePermit,
+    _held: (OwnedSemaphorePermit, Holding),
 ) {
     let settings = &shared.settings;
     let body = attempt::body(&webhook, &claim.event, &settings.context_identifier);
     let mut attempts = claim.attempts_before;
     loop {
+        let Some(turn) = shared.capacity.turn(webhook.id, &shared.shutdown).await else {
+            // Shutting down before this attempt: the dispatcher gives the lease back.
+            return;
+        };
         let Some(ticket) = shared.probing.begin(webhook.id, claim.id) else {
-            // Another delivery probes this receiver: wait in the queue, uncounted.
-            let _ = shared.store.release_leases(&[claim.id]).await;
+            // Another delivery probes this receiver: wait in the queue, uncounted. Only a
+            // cycle's first attempt can get here (a probe's own retries pass), and the claim
+            // counted it: take that back.
+            drop(turn);
+            let give_back = if attempts == claim.attempts_before {
+                shared.store.release_unattempted(&[claim.id]).await
+            } else {
+                shared.store.release_leases(&[claim.id]).await
+            };
+            if let Err(e) = give_back {
+                tracing::error!(error = %e, delivery_id = claim.id, "giving a lease back failed");
+            }
             return;
         };
         let started_at = now_millis();
@@ -356,6 +388,17 @@ async fn run_cycle(
             disposition,
             log,
         };
+        // A success frees the webhook's slot now: its next delivery goes while this outcome
+        // is committed (the lease stays until then, so a crash repeats it, never loses it).
+        // A failure keeps the slot until recorded: what it changes (probing, a disabled
+        // webhook) must hold before the next attempt.
+        let Turn { slot, unrecorded } = turn;
+        let slot = if result.success {
+            drop(slot);
+            None
+        } else {
+            Some(slot)
+        };
         let recording = shared
             .store
             .record_attempt(record, settings.failures_to_disable);
@@ -372,6 +415,7 @@ async fn run_cycle(
             Poll::Ready(result) => result,
             Poll::Pending => recording.await,
         };
+        drop((slot, unrecorded));
         let state = match recorded {
             Ok(state) => state,
             Err(e) => {

@@ -1,6 +1,7 @@
 //! Delivery: the outbox dispatcher, the signed HTTP request, the retry policy and the SSRF guard.
 //!
 //! - `dispatcher`: claims due deliveries with a lease, runs retry cycles, records outcomes;
+//! - `capacity`: what a node holds and sends per webhook (prefetch, send slots);
 //! - `attempt`: what one attempt sends and logs; `manual`: an operator's Retry;
 //! - `sender`: one HTTP attempt (pooled rustls client, no redirects, timeout);
 //! - `payload` / `signature`: the exact bytes sent and their HMACs;
@@ -9,6 +10,7 @@
 //! - `ssrf`: which addresses may be reached, enforced after DNS.
 
 mod attempt;
+mod capacity;
 mod dispatcher;
 pub mod manual;
 pub mod payload;

@@ -8,8 +8,8 @@
 //! `ConsecutiveErrors` grows by at most one per probe attempt and counts the receiver's failures
 //! over time, as NetServer's sequential sender does.
 //!
-//! The state is per node and in memory: after a restart a webhook starts healthy, and on
-//! PostgreSQL each node probes on its own (the cluster-wide cap still bounds the attempts).
+//! The state is per node and in memory: after a restart a webhook starts healthy. On
+//! PostgreSQL one node at a time serves a webhook, so its probing is the cluster's.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -1,6 +1,7 @@
-//! The attempt log's writes, shared by both backends: one multi-row INSERT per write batch
-//! (inside the group-commit transaction that records the attempts' outcomes), and the
-//! retention prune in bounded batches.
+//! The attempt log's writes: one multi-row INSERT per write batch (inside the group-commit
+//! transaction that records the attempts' outcomes; PostgreSQL writes the same rows with one
+//! `UNNEST` statement instead, `store/postgres/outbox.rs`), and the retention prune in bounded
+//! batches.
 
 use super::sql::{Arg, Conn};
 use super::{AttemptRecord, StoreResult};

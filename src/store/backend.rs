@@ -62,6 +62,11 @@ pub(crate) trait Backend: Send + Sync + 'static {
     }
     /// Gives back, at start, the leases a crashed process left; returns how many.
     async fn release_orphaned_leases(&self) -> StoreResult<u64>;
+    /// At a clean shutdown: stops serving the webhooks this process serves (PostgreSQL: frees
+    /// them for other nodes at once).
+    async fn stop_serving(&self) -> StoreResult<()> {
+        Ok(())
+    }
     /// Wakes `wake` when another process commits due work.
     async fn watch(&self, wake: Arc<Notify>) -> StoreResult<()> {
         let _ = wake;

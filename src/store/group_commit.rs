@@ -102,6 +102,15 @@ pub(crate) trait BatchSql: Send + Sync {
         Ok(Arc::new(subscriptions(conn).await?))
     }
 
+    /// Logs `attempts` in the attempt log (one statement).
+    async fn insert_attempts(
+        &self,
+        conn: &mut Self::Conn,
+        attempts: &[&AttemptRecord],
+    ) -> StoreResult<()> {
+        attempt_log::insert(conn, attempts).await
+    }
+
     /// Stores `events`, each with one pending delivery per webhook of its targets.
     async fn insert_events(
         &self,
@@ -174,7 +183,9 @@ pub(crate) async fn run_batch<B: BatchSql>(
             _ => None,
         })
         .collect();
-    attempt_log::insert(conn, &logged).await?;
+    if !logged.is_empty() {
+        backend.insert_attempts(conn, &logged).await?;
+    }
     if !state_events.is_empty() || is_durable(jobs) {
         let subscribers = backend.subscriptions(conn).await?;
         let mut queued: Vec<(&Event, Vec<i32>)> = Vec::new();
@@ -207,8 +218,22 @@ pub(crate) async fn run_batch<B: BatchSql>(
         .collect())
 }
 
+/// How many writers a backend runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lanes {
+    /// One writer for everything (SQLite: the database has one writer anyway).
+    One,
+    /// Accepted events apart from the delivery engine's writes (attempt outcomes, claims): two
+    /// transactions in flight at once, so SignalEvent's durable commits never queue behind
+    /// delivery bookkeeping, nor delivery behind the events' WAL flushes (PostgreSQL).
+    EventsApart,
+}
+
 /// The handle callers submit writes through.
 pub(crate) struct GroupCommit {
+    /// Where accepted events go.
+    events: mpsc::Sender<Job>,
+    /// Where attempt outcomes and claims go (the same writer as `events` with [`Lanes::One`]).
     jobs: mpsc::Sender<Job>,
     /// Notified after each commit that recorded a failed attempt, the only write that can
     /// queue an alert's mail (the notifier then looks: `store/alerts.rs`).
@@ -216,12 +241,25 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer task over `backend`.
-    pub(crate) fn spawn(backend: impl ApplyBatch) -> GroupCommit {
-        let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
+    /// Starts the writer task(s) over `backend`.
+    pub(crate) fn spawn(backend: impl ApplyBatch, lanes: Lanes) -> GroupCommit {
+        let backend = Arc::new(backend);
         let mail_queued = Arc::new(Notify::new());
-        tokio::spawn(writer(backend, queue, mail_queued.clone()));
-        GroupCommit { jobs, mail_queued }
+        let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(writer(backend.clone(), queue, mail_queued.clone()));
+        let events = match lanes {
+            Lanes::One => jobs.clone(),
+            Lanes::EventsApart => {
+                let (events, queue) = mpsc::channel(4 * MAX_BATCH);
+                tokio::spawn(writer(backend, queue, mail_queued.clone()));
+                events
+            }
+        };
+        GroupCommit {
+            events,
+            jobs,
+            mail_queued,
+        }
     }
 
     pub(crate) fn mail_queued(&self) -> Arc<Notify> {
@@ -229,7 +267,7 @@ impl GroupCommit {
     }
 
     pub(crate) async fn record_event(&self, event: Event) -> StoreResult<usize> {
-        self.submit(|tx| Job::Event(event, tx)).await
+        self.submit(&self.events, |tx| Job::Event(event, tx)).await
     }
 
     pub(crate) async fn record_attempt(
@@ -237,21 +275,24 @@ impl GroupCommit {
         attempt: AttemptRecord,
         failures_to_disable: i32,
     ) -> StoreResult<WebhookState> {
-        self.submit(|tx| Job::Attempt(attempt, failures_to_disable, tx))
-            .await
+        self.submit(&self.jobs, |tx| {
+            Job::Attempt(attempt, failures_to_disable, tx)
+        })
+        .await
     }
 
     pub(crate) async fn claim(&self, claim: Claim) -> StoreResult<Vec<ClaimedDelivery>> {
-        self.submit(|tx| Job::Claim(claim, tx)).await
+        self.submit(&self.jobs, |tx| Job::Claim(claim, tx)).await
     }
 
     async fn submit<T>(
         &self,
+        lane: &mpsc::Sender<Job>,
         job: impl FnOnce(oneshot::Sender<StoreResult<T>>) -> Job,
     ) -> StoreResult<T> {
         let (tx, rx) = oneshot::channel();
         let gone = || StoreError::Corrupt("the database writer stopped".into());
-        self.jobs.send(job(tx)).await.map_err(|_| gone())?;
+        lane.send(job(tx)).await.map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
     }
 }
@@ -259,7 +300,7 @@ impl GroupCommit {
 /// The group-commit loop: takes every job waiting, applies them in one transaction, and
 /// answers each only after the commit.
 async fn writer(
-    backend: impl ApplyBatch,
+    backend: Arc<impl ApplyBatch>,
     mut queue: mpsc::Receiver<Job>,
     mail_queued: Arc<Notify>,
 ) {

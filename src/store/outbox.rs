@@ -50,8 +50,14 @@ pub trait Outbox: Send + Sync + 'static {
     /// Moves deliveries that cannot be sent (their stored data cannot be read) to the
     /// dead-letter list, each with its reason, so they stop nothing else.
     async fn set_aside(&self, deliveries: &[(i64, String)]) -> StoreResult<()>;
-    /// Gives leased deliveries back to the queue (clean shutdown).
+    /// Gives leased deliveries back to the queue.
     async fn release_leases(&self, ids: &[i64]) -> StoreResult<()>;
+    /// At a clean shutdown: gives back the leases of the attempts that did not finish and
+    /// stops serving webhooks, so other nodes take them at once.
+    async fn stop_serving(&self, unfinished: &[i64]) -> StoreResult<()>;
+    /// Gives back leased deliveries that made no attempt (a claim counts the attempt it
+    /// expects): they waited in this node's queue while their receiver began failing.
+    async fn release_unattempted(&self, ids: &[i64]) -> StoreResult<()>;
     /// Moves deliveries created before `cutoff` that never succeeded to the dead-letter list,
     /// forgets delivered ones that old and attempts started before it. Returns how many went
     /// dead.
@@ -83,6 +89,27 @@ pub trait Outbox: Send + Sync + 'static {
     async fn watch_for_work(&self, wake: Arc<Notify>) -> StoreResult<()>;
 }
 
+/// Gives leases back, taking `uncount` off each delivery's attempts.
+async fn release<B: Backend>(backend: &B, ids: &[i64], uncount: i64) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut tx = backend.begin().await?;
+    let sql = format!(
+        "UPDATE deliveries SET locked_until = 0, locked_by = NULL, attempts = attempts - $3 \
+         WHERE id {} AND status = $2",
+        <ConnOf<B> as Conn>::id_in("$1")
+    );
+    tx.execute(
+        &sql,
+        &[Arg::Ids(ids), Arg::Long(PENDING), Arg::Long(uncount)],
+    )
+    .await?;
+    // Another node may take them right away.
+    tx.announce_work().await?;
+    B::commit(tx).await
+}
+
 #[async_trait]
 impl<B: Backend> Outbox for B {
     async fn record_event(&self, event: &Event) -> StoreResult<usize> {
@@ -112,23 +139,21 @@ impl<B: Backend> Outbox for B {
         }
         // The oldest delivery an Active webhook could send now and nobody has claimed: how far
         // delivery lags (deliveries parked behind a stopped or disabled webhook wait on
-        // purpose). In due order, so a long queue is not read through.
+        // purpose). Webhook by webhook in due order, so a long queue is not read through.
         let now = now_millis();
         stats.oldest_due = match reader
             .fetch_optional(
-                "SELECT d.next_attempt_at AS oldest FROM deliveries d \
-                 JOIN webhooks w ON w.id = d.webhook_id \
-                 WHERE d.status = $1 AND d.next_attempt_at <= $2 AND d.locked_until <= $2 \
-                 AND w.state = $3 ORDER BY d.next_attempt_at LIMIT 1",
-                &[
-                    Arg::Long(PENDING),
-                    Arg::Long(now),
-                    Arg::Long(WebhookState::Active as i64),
-                ],
+                // `status = {PENDING}` written out: the partial index of queued deliveries.
+                &format!(
+                    "SELECT MIN((SELECT next_attempt_at FROM deliveries WHERE webhook_id = w.id \
+                      AND status = {PENDING} AND next_attempt_at <= $1 AND locked_until <= $1 \
+                      ORDER BY next_attempt_at LIMIT 1)) AS oldest FROM webhooks w WHERE w.state = $2"
+                ),
+                &[Arg::Long(now), Arg::Long(WebhookState::Active as i64)],
             )
             .await?
         {
-            Some(row) => Some(row.long("oldest")?),
+            Some(row) => row.opt_long("oldest")?,
             None => None,
         };
         Ok(stats)
@@ -167,19 +192,16 @@ impl<B: Backend> Outbox for B {
     }
 
     async fn release_leases(&self, ids: &[i64]) -> StoreResult<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.begin().await?;
-        let sql = format!(
-            "UPDATE deliveries SET locked_until = 0, locked_by = NULL WHERE id {} AND status = $2",
-            <ConnOf<B> as Conn>::id_in("$1")
-        );
-        tx.execute(&sql, &[Arg::Ids(ids), Arg::Long(PENDING)])
-            .await?;
-        // Another node may take them right away.
-        tx.announce_work().await?;
-        B::commit(tx).await
+        release(self, ids, 0).await
+    }
+
+    async fn release_unattempted(&self, ids: &[i64]) -> StoreResult<()> {
+        release(self, ids, 1).await
+    }
+
+    async fn stop_serving(&self, unfinished: &[i64]) -> StoreResult<()> {
+        release(self, unfinished, 0).await?;
+        Backend::stop_serving(self).await
     }
 
     async fn sweep(&self, now: Millis, cutoff: Millis) -> StoreResult<u64> {

@@ -7,7 +7,7 @@ use super::rows::{
     DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, WEBHOOK_COLUMNS, decode_claims,
     subscriptions_from_rows, webhook_without_secret,
 };
-use super::sql::{Arg, Conn, Lock};
+use super::sql::{Arg, Conn};
 use super::{AttemptRecord, ClaimCaps, ClaimedDelivery, StoreResult};
 use crate::domain::alerts::transitions;
 use crate::domain::outbox::{Disposition, SENDS, TAKES_DELIVERIES, UsageChange, disabled_state};
@@ -170,49 +170,111 @@ pub(crate) async fn subscriptions(conn: &mut impl Conn) -> StoreResult<Vec<(i32,
     subscriptions_from_rows(&rows)
 }
 
-/// Leases due deliveries webhook by webhook, each through the `(webhook_id, status,
-/// next_attempt_at)` index, so a claim costs what it returns, not the size of the backlog.
-/// Each webhook's claim takes [`Lock::Claims`], so nodes claiming at once count each other's
-/// leases and the per-webhook cap holds across the cluster; a webhook another node is claiming
-/// right now is skipped (it is being served). Runs inside the group-commit transaction.
+/// Leases due deliveries webhook by webhook, each through the `deliveries_pending` index, so
+/// a claim costs what it returns, not the size of the backlog: at most `c.caps.of(webhook)`
+/// of each (what this node may still hold of it), `c.limit` in all.
+///
+/// One node at a time serves a webhook (`webhooks.claimed_by`, held until the node's last
+/// lease of it ends): a webhook another node serves, or is claiming right now, is skipped. The
+/// node serving a webhook sends at most its per-webhook cap at once, so the cap holds across
+/// the cluster. Where one process serves the database (`node` None) there is nobody to skip.
+/// Runs inside the group-commit transaction.
 pub(crate) async fn claim<C: Conn>(
     conn: &mut C,
     node: Option<&str>,
     c: Claim,
 ) -> StoreResult<Vec<ClaimedDelivery>> {
-    let ready = conn
+    // `status = {PENDING}` is written out, not bound, so the planner can use the partial
+    // index of queued deliveries in a prepared statement too; the first due delivery in due
+    // order (rather than EXISTS) makes it walk that index from its start and stop at the
+    // first hit, instead of gathering every queued delivery of the webhook.
+    let (serving, served_elsewhere) = if node.is_some() {
+        (
+            "w.claimed_by = $4 AND w.claimed_until > $5",
+            " AND (w.claimed_by IS NULL OR w.claimed_by = $4 OR w.claimed_until <= $1)",
+        )
+    } else {
+        ("1 = 1", "")
+    };
+    let rows = conn
         .fetch_all(
-            "SELECT w.id FROM webhooks w WHERE w.state = $3 AND EXISTS (SELECT 1 FROM deliveries d \
-               WHERE d.webhook_id = w.id AND d.status = $1 AND d.next_attempt_at <= $2 AND d.locked_until <= $2)",
-            &[Arg::Long(PENDING), Arg::Long(c.now), Arg::Long(SENDS as i64)],
+            &format!(
+                "SELECT w.id, CASE WHEN {serving} THEN 1 ELSE 0 END AS serving \
+                 FROM webhooks w WHERE w.state = $2{served_elsewhere} \
+                 AND (SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id \
+                   AND d.status = {PENDING} AND d.next_attempt_at <= $1 AND d.locked_until <= $1 \
+                   ORDER BY d.next_attempt_at LIMIT 1) IS NOT NULL \
+                 ORDER BY w.id LIMIT $3"
+            ),
+            &[
+                Arg::Long(c.now),
+                Arg::Long(SENDS as i64),
+                Arg::Long(i64::try_from(c.limit).unwrap_or(i64::MAX)),
+                Arg::OptText(node),
+                // Served for longer than this claim's leases last: nothing to renew.
+                Arg::Long(c.lease_until),
+            ][..if node.is_some() { 5 } else { 3 }],
         )
         .await?;
+    let (mut ready, mut to_take) = (Vec::with_capacity(rows.len()), Vec::new());
+    for row in &rows {
+        let webhook_id = row.int("id")?;
+        if c.caps.of(webhook_id) <= 0 {
+            continue;
+        }
+        if row.int("serving")? == 1 {
+            ready.push(i64::from(webhook_id));
+        } else {
+            to_take.push(i64::from(webhook_id));
+        }
+    }
+    if let (Some(node), false) = (node, to_take.is_empty()) {
+        // Take (or renew) the webhooks no other node serves. The row lock makes two nodes' claims of one webhook take turns; the one that finds
+        // it locked skips it. A webhook this node serves for long enough yet needs no write.
+        let sql = format!(
+            "UPDATE webhooks SET claimed_by = $1, claimed_until = $2 WHERE id IN \
+             (SELECT id FROM webhooks WHERE id {} \
+              AND (claimed_by IS NULL OR claimed_by = $1 OR claimed_until <= $4) \
+              ORDER BY id {}) RETURNING id",
+            C::id_in("$3"),
+            C::SKIP_LOCKED
+        );
+        // Twice a lease: renewed once less than a lease is left, so it always outlasts every
+        // lease this node holds of the webhook.
+        let until = c.lease_until.saturating_add(c.lease_until - c.now);
+        let taken = conn
+            .fetch_all(
+                &sql,
+                &[
+                    Arg::Text(node),
+                    Arg::Long(until),
+                    Arg::Ids(&to_take),
+                    Arg::Long(c.now),
+                ],
+            )
+            .await?;
+        for row in &taken {
+            ready.push(i64::from(row.int("id")?));
+        }
+        ready.sort_unstable();
+    } else {
+        ready.append(&mut to_take);
+    }
     let lease = format!(
         "UPDATE deliveries SET locked_until = $1, locked_by = $2, attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM deliveries WHERE webhook_id = $3 AND status = $4 \
-           AND next_attempt_at <= $5 AND locked_until <= $5 \
-           ORDER BY next_attempt_at, id LIMIT $6 {}) \
+         WHERE id IN (SELECT id FROM deliveries WHERE webhook_id = $3 AND status = {PENDING} \
+           AND next_attempt_at <= $4 AND locked_until <= $4 \
+           ORDER BY next_attempt_at, id LIMIT $5 {}) \
          RETURNING id, webhook_id, attempts, event_row, manual",
         C::SKIP_LOCKED
     );
     let mut claimed = Vec::new();
     let mut left = i64::try_from(c.limit).unwrap_or(i64::MAX);
-    for row in &ready {
-        if left <= 0 {
-            break;
-        }
-        let webhook_id = row.int("id")?;
-        if !conn.try_lock(Lock::Claims(webhook_id)).await? {
+    for webhook_id in ready {
+        let Ok(webhook_id) = i32::try_from(webhook_id) else {
             continue;
-        }
-        let leased = conn
-            .fetch_one(
-                "SELECT COUNT(*) AS n FROM deliveries WHERE webhook_id = $1 AND status = $2 AND locked_until > $3",
-                &[Arg::Int(webhook_id), Arg::Long(PENDING), Arg::Long(c.now)],
-            )
-            .await?
-            .long("n")?;
-        let take = c.caps.room(webhook_id, leased, left);
+        };
+        let take = c.caps.room(webhook_id, 0, left);
         if take <= 0 {
             continue;
         }
@@ -223,7 +285,6 @@ pub(crate) async fn claim<C: Conn>(
                     Arg::Long(c.lease_until),
                     Arg::OptText(node),
                     Arg::Int(webhook_id),
-                    Arg::Long(PENDING),
                     Arg::Long(c.now),
                     Arg::Long(take),
                 ],

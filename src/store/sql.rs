@@ -29,8 +29,6 @@ pub(crate) enum Arg<'a> {
 /// What a lock taken with [`Conn::try_lock`] protects.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Lock {
-    /// Claiming the deliveries of one webhook (the per-webhook cap holds across nodes).
-    Claims(i32),
     /// The retention sweep (two sweeps updating the same rows could deadlock).
     Sweep,
 }

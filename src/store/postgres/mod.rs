@@ -1,6 +1,6 @@
 //! The PostgreSQL store, for several hookwire nodes on one database. What differs from SQLite:
-//! - claims lease rows with `FOR UPDATE SKIP LOCKED`, and a transaction-scoped advisory lock per
-//!   webhook makes the per-webhook in-flight cap hold across nodes (`Conn::try_lock`);
+//! - claims lease rows with `FOR UPDATE SKIP LOCKED`, and one node at a time serves a webhook
+//!   (`webhooks.claimed_by`), so the per-webhook in-flight cap holds across nodes;
 //! - group commit inserts a batch's events and deliveries with one `UNNEST` statement each
 //!   (`outbox`);
 //! - commits that make work due `NOTIFY` [`WORK_CHANNEL`], so every node's dispatcher wakes;
@@ -22,7 +22,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use tokio::sync::Notify;
 
 use super::backend::Backend;
-use super::group_commit::GroupCommit;
+use super::group_commit::{GroupCommit, Lanes};
 use super::rows::StoreRow;
 use super::secret_box::{SecretBox, SecretSlot};
 use super::sql::{Arg, Lock, impl_conn};
@@ -32,8 +32,6 @@ use outbox::PgBatches;
 
 /// The channel commits notify when deliveries become due.
 const WORK_CHANNEL: &str = "hookwire_work";
-/// Advisory-lock namespace of per-webhook claims (any constant; "hw").
-const CLAIM_LOCK_SPACE: i32 = 0x6877;
 /// Advisory-lock namespace of the retention sweep.
 const SWEEP_LOCK_SPACE: i32 = 0x6878;
 /// Connections per node: API reads, claims, the group-commit writer and the listener.
@@ -81,6 +79,11 @@ fn migrator() -> Migrator {
             "previous secret",
             include_str!("../../../migrations/postgres/0008_previous_secret.sql"),
         ),
+        (
+            9,
+            "claim by webhook",
+            include_str!("../../../migrations/postgres/0009_claim_by_webhook.sql"),
+        ),
     ])
 }
 
@@ -113,10 +116,13 @@ impl PgStore {
             .await?;
         migrator().run(&pool).await?;
         let node: Arc<str> = Arc::from(uuid::Uuid::new_v4().to_string());
-        let commits = GroupCommit::spawn(PgBatches {
-            pool: pool.clone(),
-            node: node.clone(),
-        });
+        let commits = GroupCommit::spawn(
+            PgBatches {
+                pool: pool.clone(),
+                node: node.clone(),
+            },
+            Lanes::EventsApart,
+        );
         let store = PgStore {
             pool,
             commits,
@@ -159,7 +165,6 @@ impl_conn!(PgConnection, Postgres, PgRow, |ids| *ids, {
 
     async fn try_lock(&mut self, lock: Lock) -> StoreResult<bool> {
         let (space, key) = match lock {
-            Lock::Claims(webhook_id) => (CLAIM_LOCK_SPACE, webhook_id),
             Lock::Sweep => (SWEEP_LOCK_SPACE, 0),
         };
         let row = self
@@ -202,6 +207,10 @@ impl Backend for PgStore {
         // A process restarted within the stale window finds its predecessor's leases a few
         // seconds later, through the claims' periodic check.
         self.reap_dead_nodes().await
+    }
+
+    async fn stop_serving(&self) -> StoreResult<()> {
+        PgStore::stop_serving(self).await
     }
 
     async fn watch(&self, wake: Arc<Notify>) -> StoreResult<()> {

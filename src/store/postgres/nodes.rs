@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use sqlx::postgres::{PgListener, PgPool};
+use sqlx::postgres::{PgConnection, PgListener, PgPool};
 use tokio::sync::Notify;
 
 use super::{PgStore, WORK_CHANNEL};
 use crate::domain::Millis;
 use crate::store::backend::Backend;
-use crate::store::rows::PENDING;
+use crate::store::rows::{PENDING, StoreRow};
 use crate::store::sql::{Arg, Conn};
 use crate::store::{StoreError, StoreResult};
 
@@ -57,30 +57,62 @@ impl PgStore {
         Ok(())
     }
 
-    /// Gives the leases of dead nodes back to the queue and forgets those nodes.
+    /// Gives the leases of dead nodes back to the queue, frees the webhooks they served, and
+    /// forgets those nodes.
     pub(super) async fn reap_dead_nodes(&self) -> StoreResult<u64> {
-        let sql = format!(
-            "WITH dead AS (DELETE FROM nodes WHERE heartbeat_at < {DB_NOW} - $1 AND id <> $2 RETURNING id) \
-             UPDATE deliveries SET locked_until = 0, locked_by = NULL \
-             WHERE locked_by IN (SELECT id FROM dead) AND status = $3"
-        );
-        let released = self
-            .writer()
-            .await?
-            .execute(
-                &sql,
-                &[
-                    Arg::Long(STALE_AFTER_MS),
-                    Arg::Text(&self.node),
-                    Arg::Long(PENDING),
-                ],
+        let mut tx = self.begin().await?;
+        let dead = tx
+            .fetch_all(
+                &format!(
+                    "DELETE FROM nodes WHERE heartbeat_at < {DB_NOW} - $1 AND id <> $2 RETURNING id"
+                ),
+                &[Arg::Long(STALE_AFTER_MS), Arg::Text(&self.node)],
             )
             .await?;
+        if dead.is_empty() {
+            return Ok(0); // the usual case: no statement over the deliveries
+        }
+        let dead: Vec<String> = dead
+            .iter()
+            .map(|row| row.text("id"))
+            .collect::<StoreResult<_>>()?;
+        let mut released = 0;
+        for node in &dead {
+            released += release_node(&mut tx, node).await?;
+        }
+        tx.announce_work().await?;
+        Self::commit(tx).await?;
         if released > 0 {
             tracing::warn!(released, "released the leases of a node that stopped");
         }
         Ok(released)
     }
+
+    /// At a clean shutdown, after the unfinished leases were given back: frees the webhooks
+    /// this node serves, so other nodes take them at once.
+    pub(super) async fn stop_serving(&self) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        release_node(&mut tx, &self.node).await?;
+        tx.announce_work().await?;
+        Self::commit(tx).await
+    }
+}
+
+/// Gives `node`'s leases back and frees the webhooks it serves; returns how many leases.
+async fn release_node(conn: &mut PgConnection, node: &str) -> StoreResult<u64> {
+    conn.execute(
+        "UPDATE webhooks SET claimed_by = NULL, claimed_until = 0 WHERE claimed_by = $1",
+        &[Arg::Text(node)],
+    )
+    .await?;
+    conn.execute(
+        &format!(
+            "UPDATE deliveries SET locked_until = 0, locked_by = NULL \
+             WHERE status = {PENDING} AND locked_by = $1"
+        ),
+        &[Arg::Text(node)],
+    )
+    .await
 }
 
 async fn beat(pool: &PgPool, node: &str) -> StoreResult<()> {

@@ -10,7 +10,7 @@ use sqlx::postgres::{PgConnection, PgPool};
 use crate::domain::Event;
 use crate::store::group_commit::{ApplyBatch, BatchResult, BatchSql, Job, is_durable, run_batch};
 use crate::store::rows::{PENDING, StoreRow, to_json};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{AttemptRecord, StoreError, StoreResult};
 
 /// The batch side of group commit.
 pub(super) struct PgBatches {
@@ -61,6 +61,45 @@ impl BatchSql for PgBatches {
 
     fn node(&self) -> Option<&str> {
         Some(&self.node)
+    }
+
+    /// One statement whatever the batch size: the same text every time, so it is planned
+    /// once per connection (a multi-row VALUES list is a new statement for each batch size,
+    /// and planning one of 256 rows costs more than running it).
+    async fn insert_attempts(
+        &self,
+        conn: &mut PgConnection,
+        attempts: &[&AttemptRecord],
+    ) -> StoreResult<()> {
+        let column =
+            |f: fn(&AttemptRecord) -> String| attempts.iter().map(|a| f(a)).collect::<Vec<_>>();
+        let long = |f: fn(&AttemptRecord) -> i64| attempts.iter().map(|a| f(a)).collect::<Vec<_>>();
+        // Each row's number is its delivery's logged attempts plus one (a delivery's attempts
+        // are recorded one after the other, so no two of one delivery meet in a batch).
+        sqlx::query(
+            "INSERT INTO attempts (delivery_id, webhook_id, event_id, event_name, attempt, trigger_kind, \
+             started_at, duration_ms, http_status, error_class, response, next_attempt_at) \
+             SELECT u.d, u.w, u.eid, u.ename, \
+                    (SELECT COUNT(*) + 1 FROM attempts a WHERE a.delivery_id = u.d), \
+                    u.tr, u.st, u.du, u.hs, u.ec, u.re, u.na \
+             FROM UNNEST($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[], \
+                         $7::bigint[], $8::int[], $9::text[], $10::text[], $11::bigint[]) \
+                  AS u(d, w, eid, ename, tr, st, du, hs, ec, re, na)",
+        )
+        .bind(long(|a| a.delivery_id))
+        .bind(attempts.iter().map(|a| a.webhook_id).collect::<Vec<_>>())
+        .bind(column(|a| a.log.event_id.clone()))
+        .bind(column(|a| a.log.event_name.clone()))
+        .bind(column(|a| a.log.trigger.as_str().to_owned()))
+        .bind(long(|a| a.log.started_at))
+        .bind(long(|a| a.log.duration_ms))
+        .bind(attempts.iter().map(|a| a.log.status).collect::<Vec<_>>())
+        .bind(attempts.iter().map(|a| a.log.error).collect::<Vec<_>>())
+        .bind(column(|a| a.log.response.clone()))
+        .bind(attempts.iter().map(|a| a.log.next_attempt_at).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 
     /// Two statements whatever the batch size.

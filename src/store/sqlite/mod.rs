@@ -26,7 +26,7 @@ use sqlx::sqlite::{
 pub use lock::ServeLock;
 
 use super::backend::Backend;
-use super::group_commit::GroupCommit;
+use super::group_commit::{GroupCommit, Lanes};
 use super::rows::{PENDING, to_json};
 use super::secret_box::{SecretBox, SecretSlot};
 use super::sql::{Arg, Conn, impl_conn};
@@ -92,6 +92,11 @@ fn migrator() -> Migrator {
             "previous secret",
             include_str!("../../../migrations/sqlite/0008_previous_secret.sql"),
         ),
+        (
+            9,
+            "claim by webhook",
+            include_str!("../../../migrations/sqlite/0009_claim_by_webhook.sql"),
+        ),
     ])
 }
 
@@ -120,10 +125,13 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await?;
         let subscriptions = Arc::new(SubscriptionCache::default());
-        let commits = GroupCommit::spawn(SqliteBatches {
-            write: write.clone(),
-            subscriptions: subscriptions.clone(),
-        });
+        let commits = GroupCommit::spawn(
+            SqliteBatches {
+                write: write.clone(),
+                subscriptions: subscriptions.clone(),
+            },
+            Lanes::One,
+        );
         let store = SqliteStore {
             write,
             read,

@@ -23,6 +23,10 @@ async fn concurrent_failures_are_all_counted_and_disable_once() {
             "9",
             "--retry-delays-ms",
             "50,50",
+            // One node serves the webhook and probes it for the cluster: three cycles of three
+            // counted failures disable it, a second apart.
+            "--cycle-backoff-secs",
+            "1",
             "--delivery-timeout-secs",
             "2",
             // Room for many attempts at once (the limit may be cluster-wide).

@@ -5,6 +5,7 @@
 //! - a node SIGKILLed mid-run loses no accepted event: the survivors take over its leases;
 //! - under concurrent failures the usage counters count every attempt and the webhook is set
 //!   to TooManyErrors once, with one `webhook{id}.errors` event;
+//! - the per-webhook cap holds across the nodes (one serves a webhook at a time);
 //! - an API-only node (`--no-dispatcher`) and a delivery-only node (`--no-api`): an event
 //!   signalled on the first is delivered promptly by the second.
 
@@ -17,6 +18,7 @@ use crate::support::receiver::{Answer, Receiver, Request};
 use crate::support::signal::{Signal, signal_event};
 use crate::support::*;
 
+mod cap;
 mod exactly_once;
 mod failures;
 mod roles;
@@ -176,6 +178,34 @@ fn spawn_signalling(
         }
         all
     })
+}
+
+/// The node that has made the most delivery attempts (its `/metrics`): the one serving the
+/// webhook of a test with one.
+async fn serving_node(nodes: &[TestServer]) -> usize {
+    let http = reqwest::Client::new();
+    let mut made = Vec::new();
+    for node in nodes {
+        let metrics = http
+            .get(node.url("/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        let attempts: f64 = metrics
+            .lines()
+            .filter(|line| line.starts_with("hookwire_delivery_attempts_total"))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        made.push(attempts);
+    }
+    let serving = (0..made.len())
+        .max_by(|a, b| made[*a].total_cmp(&made[*b]))
+        .expect("nodes");
+    assert!(made[serving] > 0.0, "no node has made an attempt: {made:?}");
+    serving
 }
 
 /// The body's `PrimaryKey`, if the body is JSON with one.
