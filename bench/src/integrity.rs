@@ -3,25 +3,26 @@
 
 use std::time::{Duration, Instant};
 
+use crate::cluster::CLUSTER_NODES;
 use crate::load::verify;
-use crate::phases::{
-    PHASE_DELIVERY_FANOUT, PHASE_DELIVERY_ONE, PHASE_INGEST_HOOKED, PHASE_LATENCY,
-};
 use crate::run::Bench;
 use crate::stats::{mib, thousands};
+use crate::value::{Num, Value};
 
 /// Checks what arrived against what every phase sent, then adds the peak memory and the
 /// integrity rows.
 pub async fn integrity(b: &mut Bench<'_>) -> Result<(), String> {
+    let signalled = b.signalled();
     let Bench {
         plan,
         http,
         receiver,
         server,
         report,
+        expected,
         ..
     } = b;
-    let expected_total = plan.delivery * 2 + plan.fanout * plan.fanout_hooks + plan.latency_events;
+    let expected_total: usize = expected.iter().map(|e| e.hooks * e.n).sum();
     let deadline = Instant::now() + plan.phase_timeout;
     let queue = loop {
         let q = server.queue(http).await?;
@@ -45,41 +46,45 @@ pub async fn integrity(b: &mut Bench<'_>) -> Result<(), String> {
         ));
     }
     let (mut duplicates, mut received, mut event_ids) = (0, 0, 0);
-    let mut base = 1 + plan.ingest as i32;
-    for (phase, hooks, n) in [
-        (PHASE_INGEST_HOOKED, 1, plan.delivery),
-        (PHASE_DELIVERY_ONE, 1, plan.delivery),
-        (PHASE_DELIVERY_FANOUT, plan.fanout_hooks, plan.fanout),
-        (PHASE_LATENCY, 1, plan.latency_events),
-    ] {
-        let v = verify(&receiver.arrivals(phase), hooks, base, n)
-            .map_err(|e| format!("final check of phase {phase}: {e}"))?;
+    for e in expected.iter() {
+        let v = verify(&receiver.arrivals(e.phase), e.hooks, e.base, e.n)
+            .map_err(|err| format!("final check of phase {}: {err}", e.phase))?;
         duplicates += v.duplicates;
         received += v.received;
         event_ids += v.event_ids;
-        base += n as i32;
     }
     let peak = server.memory()?;
     report.add(
         "memory, peak",
-        format!("VmHWM {}", mib(peak.hwm_kib)),
+        Value::new("VmHWM {}", [Num::Kib(peak.hwm_kib)]),
         "≤ 128 MiB",
         Some(peak.hwm_kib <= 128 * 1024),
+        None,
         format!(
-            "whole run after the restart ({} SignalEvent, {} deliveries); VmRSS at the end {}",
-            thousands((plan.ingest + 2 * plan.delivery + plan.fanout + plan.latency_events) as u64),
+            "whole run after the restart ({} SignalEvent, {} deliveries{}); VmRSS at the end {}",
+            thousands(signalled as u64),
             thousands(expected_total as u64),
+            if plan.on_postgres {
+                format!(", those of the {CLUSTER_NODES}-node phase shared with the other nodes")
+            } else {
+                String::new()
+            },
             mib(peak.rss_kib)
         ),
     );
+    let total = expected_total as u64;
     report.add(
         "integrity",
-        format!(
-            "{} of {} deliveries, {duplicates} duplicates",
-            thousands(expected_total as u64),
-            thousands(expected_total as u64)
+        Value::new(
+            "{} of {} deliveries, {} duplicates",
+            [
+                Num::Count(total),
+                Num::Count(total),
+                Num::Count(duplicates as u64),
+            ],
         ),
         "–",
+        None,
         None,
         format!(
             "every (webhook, PrimaryKey) once, {} distinct EventIds (one per event); /metrics: \

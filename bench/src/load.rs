@@ -45,23 +45,27 @@ pub struct ClosedLoop {
 }
 
 /// Signals `n` events named `event` (primary keys `pk_base..`) over `concurrency` workers,
-/// each sending its next call as soon as the previous one is answered. Any failed call fails
-/// the run.
+/// each sending its next call as soon as the previous one is answered; call `i` goes to node
+/// `nodes[i % nodes.len()]` (round-robin). Any failed call fails the run.
 pub async fn closed_loop(
-    soap: &Soap,
+    nodes: &[Soap],
     event: &str,
     pk_base: i32,
     n: usize,
     concurrency: usize,
     log: Option<Arc<SendLog>>,
 ) -> Result<ClosedLoop, String> {
+    if nodes.is_empty() {
+        return Err("no node to signal".into());
+    }
+    let nodes: Arc<[Soap]> = nodes.into();
     let next = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut workers = Vec::with_capacity(concurrency);
     for _ in 0..concurrency.max(1) {
-        let (soap, event, next, stop, log) = (
-            soap.clone(),
+        let (nodes, event, next, stop, log) = (
+            nodes.clone(),
             event.to_string(),
             next.clone(),
             stop.clone(),
@@ -79,7 +83,7 @@ pub async fn closed_loop(
                 if let Some(log) = &log {
                     log.set(i, t);
                 }
-                if let Err(e) = soap.signal(&event, pk).await {
+                if let Err(e) = nodes[i % nodes.len()].signal(&event, pk).await {
                     stop.store(true, Ordering::Release);
                     return Err(e);
                 }

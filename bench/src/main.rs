@@ -8,16 +8,21 @@
 //!
 //! `cargo run --release -p hookwire-bench -- [--smoke] [--hookwire PATH]`
 
+mod cluster;
+mod cpu;
 mod integrity;
 mod load;
 mod locate;
 mod phases;
 mod plan;
+mod postgres_cpu;
+mod proc_stat;
 mod receiver;
 mod report;
 mod run;
 mod server;
 mod stats;
+mod value;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,7 +60,10 @@ struct Args {
     /// Events per second of the latency phase (default 1000; smoke 200).
     #[arg(long)]
     latency_rate: Option<u32>,
-    /// Length of the latency phase in seconds (default 5; smoke 1).
+    /// Events per second of the second latency phase (default 5000; smoke 500).
+    #[arg(long)]
+    fast_latency_rate: Option<u32>,
+    /// Length of each latency phase in seconds (default 5; smoke 1).
     #[arg(long)]
     latency_secs: Option<f64>,
     /// Hard limit of each phase, in seconds (default 300; smoke 20).
@@ -68,6 +76,10 @@ struct Args {
     /// bench creates a fresh database on it. Default: a SQLite file in a temporary directory.
     #[arg(long)]
     postgres: Option<String>,
+    /// Repeat the whole measurement N times (a fresh server and database each time), then
+    /// print the median of each cell.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    runs: u32,
     /// An extra argument for `hookwire serve` (repeatable), e.g. `--server-arg=--per-webhook-in-flight=32`.
     #[arg(long, allow_hyphen_values = true)]
     server_arg: Vec<String>,
@@ -81,7 +93,6 @@ async fn main() -> ExitCode {
     } else {
         "SQLite"
     };
-    let mut report = Report::new(args.smoke, backend);
     let binary = match locate(args.hookwire.as_deref(), !args.no_build) {
         Ok(b) => b,
         Err(e) => {
@@ -90,15 +101,26 @@ async fn main() -> ExitCode {
         }
     };
     eprintln!("hookwire-bench: benchmarking {}", binary.display());
-    let result = run::run(&args, &binary, &mut report).await;
-    report.print(Some(&binary));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    let mut reports = Vec::new();
+    for run in 1..=args.runs {
+        let label = if args.runs == 1 {
+            String::new()
+        } else {
+            format!("run {run} of {}", args.runs)
+        };
+        let mut report = Report::new(args.smoke, backend, label);
+        let result = run::run(&args, &binary, &mut report).await;
+        report.print(Some(&binary));
+        println!();
+        if let Err(e) = result {
             eprintln!("hookwire-bench: FAILED: {e}");
-            println!();
             println!("**FAILED**: {e}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+        reports.push(report);
     }
+    if reports.len() > 1 {
+        Report::print_medians(&reports, Some(&binary));
+    }
+    ExitCode::SUCCESS
 }

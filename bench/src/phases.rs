@@ -1,18 +1,25 @@
 //! The measured phases, each on the server the run started: ingest without and with a
-//! subscriber, end-to-end delivery (1 webhook and fan-out), latency at a fixed rate.
+//! subscriber, end-to-end delivery (1 webhook and fan-out, on one node or several), latency at
+//! a fixed rate.
 
 use std::time::{Duration, Instant};
 
+use crate::cluster::Node;
+use crate::cpu::CpuMeter;
 use crate::load::{SendLog, closed_loop, open_loop, verify};
 use crate::run::Bench;
-use crate::server::{self, Server};
-use crate::stats::{ms, per_sec, rate, summary, thousands};
+use crate::server::Server;
+use crate::stats::{ms, per_sec, summary, thousands};
+use crate::value::{Num, Value};
 
 /// Phase numbers (receiver paths `/h/{phase}/{hook}`).
 pub const PHASE_INGEST_HOOKED: usize = 1;
 pub const PHASE_DELIVERY_ONE: usize = 2;
 pub const PHASE_DELIVERY_FANOUT: usize = 3;
 pub const PHASE_LATENCY: usize = 4;
+pub const PHASE_LATENCY_FAST: usize = 5;
+pub const PHASE_CLUSTER_ONE: usize = 6;
+pub const PHASE_CLUSTER_FANOUT: usize = 7;
 
 /// Runs `fut`, failing with `what` timed out if it is not done by `deadline`.
 pub async fn by<T>(
@@ -26,31 +33,14 @@ pub async fn by<T>(
         .map_err(|_| format!("{what}: timed out (phase limit reached)"))?
 }
 
-/// CPU used by hookwire and by this process over a stretch of the run.
-struct CpuMeter {
-    server: Duration,
-    bench: Duration,
-    at: Instant,
-}
-
-impl CpuMeter {
-    fn start(server: &Server) -> Result<CpuMeter, String> {
-        Ok(CpuMeter {
-            server: server.cpu_time()?,
-            bench: server::cpu_time_of("self")?,
-            at: Instant::now(),
-        })
-    }
-
-    /// "CPUs used: hookwire X, bench Y" since `start`.
-    fn read(&self, server: &Server) -> Result<String, String> {
-        let wall = self.at.elapsed().as_secs_f64().max(1e-9);
-        let hookwire = (server.cpu_time()? - self.server).as_secs_f64() / wall;
-        let bench = (server::cpu_time_of("self")? - self.bench).as_secs_f64() / wall;
-        Ok(format!(
-            "CPUs used: hookwire {hookwire:.2}, bench {bench:.2}"
-        ))
-    }
+/// "{}/s; p50 {}, p99 {}, max {}" of a closed-loop run.
+fn ingest_value(r: f64, latencies: &mut [Duration]) -> (Value, Duration) {
+    let (p50, p99, max) = summary(latencies);
+    let value = Value::new(
+        "{}/s; p50 {}, p99 {}, max {}",
+        [Num::Rate(r), Num::Time(p50), Num::Time(p99), Num::Time(max)],
+    );
+    (value, p99)
 }
 
 /// Ingest, nobody subscribed: every SignalEvent accepted, no delivery made.
@@ -63,22 +53,30 @@ pub async fn ingest_unsubscribed(b: &mut Bench<'_>) -> Result<(), String> {
         receiver,
         server,
         soap,
+        postgres,
         report,
         ..
     } = b;
     let c = plan.concurrency;
     let deadline = Instant::now() + plan.phase_timeout;
-    let cpu = CpuMeter::start(server)?;
+    let cpu = CpuMeter::start(&[server], postgres.as_ref())?;
     let run = by(
         deadline,
         "ingest without subscriber",
-        closed_loop(soap, "bench.unsubscribed", base, n, c, None),
+        closed_loop(
+            std::slice::from_ref(soap),
+            "bench.unsubscribed",
+            base,
+            n,
+            c,
+            None,
+        ),
     )
     .await?;
-    let cpu = cpu.read(server)?;
-    let mut lat = run.latencies;
-    let (p50, p99, max) = summary(&mut lat);
+    let cpu = cpu.read()?;
     let r = per_sec(n, run.elapsed);
+    let mut latencies = run.latencies;
+    let (value, p99) = ingest_value(r, &mut latencies);
     let queue = server.queue(http).await?;
     if queue != (0, 0, 0) || receiver.requests() != 0 {
         return Err(format!(
@@ -88,17 +86,12 @@ pub async fn ingest_unsubscribed(b: &mut Bench<'_>) -> Result<(), String> {
     }
     report.add(
         "ingest, no subscriber",
-        format!(
-            "{}/s; p50 {}, p99 {}, max {}",
-            rate(r),
-            ms(p50),
-            ms(p99),
-            ms(max)
-        ),
+        value,
         "≥ 20,000/s, p99 ≤ 10 ms",
         Some(r >= 20_000.0 && p99 <= Duration::from_millis(10)),
+        Some(cpu),
         format!(
-            "{} SignalEvent over {c} keep-alive connections in {}, all accepted; {cpu}",
+            "{} SignalEvent over {c} keep-alive connections in {}, all accepted",
             thousands(n as u64),
             ms(run.elapsed)
         ),
@@ -109,51 +102,47 @@ pub async fn ingest_unsubscribed(b: &mut Bench<'_>) -> Result<(), String> {
 /// Ingest with one subscribed webhook (each event stored with a delivery).
 pub async fn ingest_hooked(b: &mut Bench<'_>) -> Result<(), String> {
     let n = b.plan.delivery;
-    let base = b.take_pks(n);
+    let phase = PHASE_INGEST_HOOKED;
+    let base = b.expect(phase, 1, n);
     let Bench {
         plan,
         receiver,
         server,
         soap,
+        postgres,
         report,
         ..
     } = b;
     let c = plan.concurrency;
     let deadline = Instant::now() + plan.phase_timeout;
-    let phase = PHASE_INGEST_HOOKED;
     soap.save_webhook("bench ingest", "bench.ingest", &receiver.url(phase, 0))
         .await?;
-    let cpu = CpuMeter::start(server)?;
+    let cpu = CpuMeter::start(&[server], postgres.as_ref())?;
     let run = by(
         deadline,
         "ingest with 1 webhook",
-        closed_loop(soap, "bench.ingest", base, n, c, None),
+        closed_loop(std::slice::from_ref(soap), "bench.ingest", base, n, c, None),
     )
     .await?;
-    let cpu = cpu.read(server)?;
+    let cpu = cpu.read()?;
     receiver
         .wait_distinct(phase, n, deadline)
         .await
         .map_err(|e| format!("ingest with 1 webhook: {e}"))?;
     let v = verify(&receiver.arrivals(phase), 1, base, n)
         .map_err(|e| format!("ingest with 1 webhook: {e}"))?;
-    let mut lat = run.latencies;
-    let (p50, p99, max) = summary(&mut lat);
     let r = per_sec(n, run.elapsed);
+    let mut latencies = run.latencies;
+    let (value, p99) = ingest_value(r, &mut latencies);
     report.add(
         "ingest, 1 webhook",
-        format!(
-            "{}/s; p50 {}, p99 {}, max {}",
-            rate(r),
-            ms(p50),
-            ms(p99),
-            ms(max)
-        ),
+        value,
         "≥ 20,000/s, p99 ≤ 10 ms",
         Some(r >= 20_000.0 && p99 <= Duration::from_millis(10)),
+        Some(cpu),
         format!(
-            "{} SignalEvent over {c} connections in {} ({cpu}); then all {} deliveries \
-             arrived ({} duplicates)",
+            "{} SignalEvent over {c} connections in {} (CPUs: while signalling); then all {} \
+             deliveries arrived ({} duplicates)",
             thousands(n as u64),
             ms(run.elapsed),
             thousands(v.expected as u64),
@@ -164,18 +153,22 @@ pub async fn ingest_hooked(b: &mut Bench<'_>) -> Result<(), String> {
 }
 
 /// End-to-end delivery throughput of `n` events to `hooks` webhooks, on receiver phase `phase`.
+/// The events are signalled round-robin to the run's server and the `extra` nodes (on the
+/// same database); the CPU is that of all of them.
 pub async fn delivery(
     b: &mut Bench<'_>,
     phase: usize,
     hooks: usize,
     n: usize,
+    extra: &[Node],
 ) -> Result<(), String> {
-    let base = b.take_pks(n);
+    let base = b.expect(phase, hooks, n);
     let Bench {
         plan,
         receiver,
         server,
         soap,
+        postgres,
         report,
         ..
     } = b;
@@ -190,30 +183,48 @@ pub async fn delivery(
         )
         .await?;
     }
-    let what = format!("delivery, {hooks} webhook(s)");
-    let cpu = CpuMeter::start(server)?;
-    let run = by(deadline, &what, closed_loop(soap, &event, base, n, c, None)).await?;
+    let nodes = 1 + extra.len();
+    let webhooks = format!("{hooks} webhook{}", if hooks == 1 { "" } else { "s" });
+    let what = if extra.is_empty() {
+        format!("delivery, {webhooks}")
+    } else {
+        format!("{nodes} nodes, delivery, {webhooks}")
+    };
+    let mut soaps = vec![soap.clone()];
+    soaps.extend(extra.iter().map(|node| node.soap.clone()));
+    let mut servers: Vec<&Server> = vec![server];
+    servers.extend(extra.iter().map(|node| &node.server));
+    let cpu = CpuMeter::start(&servers, postgres.as_ref())?;
+    let run = by(
+        deadline,
+        &what,
+        closed_loop(&soaps, &event, base, n, c, None),
+    )
+    .await?;
     let expected = n * hooks;
     receiver
         .wait_distinct(phase, expected, deadline)
         .await
         .map_err(|e| format!("{what}: {e}"))?;
-    let cpu = cpu.read(server)?;
+    let cpu = cpu.read()?;
     let v =
         verify(&receiver.arrivals(phase), hooks, base, n).map_err(|e| format!("{what}: {e}"))?;
     let total = v.last_arrival.saturating_duration_since(run.started);
     let r = per_sec(expected, total);
+    let spread = if extra.is_empty() {
+        String::new()
+    } else {
+        format!(", round-robin to {nodes} nodes on one database; hookwire CPUs: the {nodes} summed")
+    };
     report.add(
-        format!(
-            "delivery, {hooks} webhook{}",
-            if hooks == 1 { "" } else { "s" }
-        ),
-        format!("{}/s end to end", rate(r)),
+        what,
+        Value::new("{}/s end to end", [Num::Rate(r)]),
         "≥ 10,000/s",
         Some(r >= 10_000.0),
+        Some(cpu),
         format!(
             "{} events x {hooks} = {} deliveries, all received in {} from the first \
-             SignalEvent (signalling took {}; {} duplicates); {cpu}",
+             SignalEvent (signalling took {}{spread}; {} duplicates)",
             thousands(n as u64),
             thousands(expected as u64),
             ms(total),
@@ -224,54 +235,47 @@ pub async fn delivery(
     Ok(())
 }
 
-/// Latency at a fixed rate, open loop: SignalEvent to the receiver, per event.
-pub async fn latency(b: &mut Bench<'_>) -> Result<(), String> {
-    let n = b.plan.latency_events;
-    let base = b.take_pks(n);
+/// Latency at `rate` events/s for `n` events, open loop: SignalEvent to the receiver, per
+/// event, on receiver phase `phase`.
+pub async fn latency(b: &mut Bench<'_>, phase: usize, rate: u32, n: usize) -> Result<(), String> {
+    let base = b.expect(phase, 1, n);
     let Bench {
         plan,
         receiver,
         server,
         soap,
+        postgres,
         report,
         ..
     } = b;
-    let phase = PHASE_LATENCY;
     let deadline = Instant::now() + plan.phase_timeout;
-    soap.save_webhook("bench latency", "bench.latency", &receiver.url(phase, 0))
+    let event = format!("bench.latency{phase}");
+    let what = format!("latency at {}/s", thousands(u64::from(rate)));
+    soap.save_webhook(&format!("bench {what}"), &event, &receiver.url(phase, 0))
         .await?;
     let log = SendLog::new(n);
-    let cpu = CpuMeter::start(server)?;
+    let cpu = CpuMeter::start(&[server], postgres.as_ref())?;
     let run = by(
         deadline,
-        "latency",
-        open_loop(
-            soap,
-            "bench.latency",
-            base,
-            n,
-            plan.latency_rate,
-            log.clone(),
-        ),
+        &what,
+        open_loop(soap, &event, base, n, rate, log.clone()),
     )
     .await?;
     receiver
         .wait_distinct(phase, n, deadline)
         .await
-        .map_err(|e| format!("latency: {e}"))?;
-    let cpu = cpu.read(server)?;
-    let v = verify(&receiver.arrivals(phase), 1, base, n).map_err(|e| format!("latency: {e}"))?;
-    let mut e2e: Vec<Duration> = v
-        .first_arrivals
-        .iter()
-        .enumerate()
-        .map(|(i, at)| {
-            let sent = log.get(i).expect("every call was sent");
-            at.saturating_duration_since(sent)
-        })
-        .collect();
+        .map_err(|e| format!("{what}: {e}"))?;
+    let cpu = cpu.read()?;
+    let v = verify(&receiver.arrivals(phase), 1, base, n).map_err(|e| format!("{what}: {e}"))?;
+    let mut e2e = Vec::with_capacity(n);
+    for (i, at) in v.first_arrivals.iter().enumerate() {
+        let sent = log
+            .get(i)
+            .ok_or_else(|| format!("{what}: call {i} has no send time"))?;
+        e2e.push(at.saturating_duration_since(sent));
+    }
     // Whether delivery kept pace: the median of the first and of the last second.
-    let window = (plan.latency_rate as usize).min(n);
+    let window = (rate as usize).min(n);
     let mut head = e2e[..window].to_vec();
     let mut tail = e2e[n - window..].to_vec();
     let (head50, _, _) = summary(&mut head);
@@ -280,18 +284,17 @@ pub async fn latency(b: &mut Bench<'_>) -> Result<(), String> {
     let mut calls = run.latencies;
     let (c50, c99, _) = summary(&mut calls);
     report.add(
-        format!("latency at {}/s", thousands(u64::from(plan.latency_rate))),
-        format!(
+        what,
+        Value::new(
             "SignalEvent → receiver p50 {}, p99 {}, max {}",
-            ms(p50),
-            ms(p99),
-            ms(max)
+            [Num::Time(p50), Num::Time(p99), Num::Time(max)],
         ),
         "p99 ≤ 50 ms",
         Some(p99 <= Duration::from_millis(50)),
+        Some(cpu),
         format!(
             "{} events in {}, open loop (max schedule lag {}); p50 of the first second \
-             {}, of the last {}; SignalEvent answered p50 {}, p99 {}; {} duplicates; {cpu}",
+             {}, of the last {}; SignalEvent answered p50 {}, p99 {}; {} duplicates",
             thousands(n as u64),
             ms(run.elapsed),
             ms(run.max_lag),

@@ -5,13 +5,27 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::Args;
+use crate::cluster::{self, CLUSTER_NODES, NodeSpec};
 use crate::integrity::integrity;
-use crate::phases::{self, PHASE_DELIVERY_FANOUT, PHASE_DELIVERY_ONE};
+use crate::phases::{
+    self, PHASE_DELIVERY_FANOUT, PHASE_DELIVERY_ONE, PHASE_LATENCY, PHASE_LATENCY_FAST,
+};
 use crate::plan::Plan;
+use crate::postgres_cpu::PostgresCpu;
 use crate::receiver::Receiver;
 use crate::report::Report;
 use crate::server::{Server, Soap};
-use crate::stats::{mib, ms};
+use crate::stats::mib;
+use crate::value::{Num, Value};
+
+/// The deliveries one phase made: one per webhook `0..hooks` of receiver phase `phase` and
+/// per PrimaryKey `base..base + n`.
+pub struct Expected {
+    pub phase: usize,
+    pub hooks: usize,
+    pub base: i32,
+    pub n: usize,
+}
 
 /// What the phases share.
 pub struct Bench<'a> {
@@ -21,10 +35,14 @@ pub struct Bench<'a> {
     pub server: Server,
     /// Logged in as the admin user.
     pub soap: Soap,
+    /// The PostgreSQL server's processes, when on PostgreSQL and found on this machine.
+    pub postgres: Option<PostgresCpu>,
     pub report: &'a mut Report,
     /// The next PrimaryKey no phase has signalled: each phase takes its own range, so that
     /// every delivery names its phase's events only.
     next_pk: i32,
+    /// What every phase so far expects to arrive, for the final check.
+    pub expected: Vec<Expected>,
 }
 
 impl Bench<'_> {
@@ -33,6 +51,24 @@ impl Bench<'_> {
         let base = self.next_pk;
         self.next_pk += n as i32;
         base
+    }
+
+    /// The first of `n` new PrimaryKeys, each to be delivered to webhooks `0..hooks` of
+    /// receiver phase `phase`.
+    pub fn expect(&mut self, phase: usize, hooks: usize, n: usize) -> i32 {
+        let base = self.take_pks(n);
+        self.expected.push(Expected {
+            phase,
+            hooks,
+            base,
+            n,
+        });
+        base
+    }
+
+    /// SignalEvent calls made so far.
+    pub fn signalled(&self) -> usize {
+        (self.next_pk - 1) as usize
     }
 }
 
@@ -82,7 +118,28 @@ pub async fn run(args: &Args, binary: &Path, report: &mut Report) -> Result<(), 
         }
         None => format!("sqlite://{}", dir.0.join("hookwire.db").display()),
     };
-    let result = run_on(&server_args, binary, report, &plan, &database).await;
+    let postgres = match &args.postgres {
+        Some(url) => match PostgresCpu::locate(url).await {
+            Ok(pg) => {
+                report.note(format!(
+                    "PG CPUs: the postmaster (pid {}) and all its processes",
+                    pg.postmaster()
+                ));
+                Some(pg)
+            }
+            Err(e) => {
+                report.note(format!("PG CPUs: not measured ({e})"));
+                None
+            }
+        },
+        None => None,
+    };
+    let spec = NodeSpec {
+        binary,
+        database: &database,
+        server_args: &server_args,
+    };
+    let result = run_on(&spec, postgres, report, &plan).await;
     if args.postgres.is_some() {
         // The bench's database goes with the run (the SQLite file goes with its directory).
         use sqlx::migrate::MigrateDatabase;
@@ -104,14 +161,18 @@ fn new_key_file(dir: &TempDir) -> Result<String, String> {
     Ok(path.display().to_string())
 }
 
-/// The phases, on `database`, `hookwire serve` given `server_args`.
+/// The phases, on a server started as `spec` says.
 async fn run_on(
-    server_args: &[String],
-    binary: &Path,
+    spec: &NodeSpec<'_>,
+    postgres: Option<PostgresCpu>,
     report: &mut Report,
     plan: &Plan,
-    database: &str,
 ) -> Result<(), String> {
+    let NodeSpec {
+        binary,
+        database,
+        server_args,
+    } = *spec;
     let http = reqwest::Client::builder()
         .http1_only()
         .tcp_nodelay(true)
@@ -126,8 +187,9 @@ async fn run_on(
     let mut first = Server::start(binary, database, server_args, &http, start_timeout).await?;
     report.add(
         "start-up, new database",
-        format!("{} to 200 on /health", ms(first.startup)),
+        Value::new("{} to 200 on /health", [Num::Time(first.startup)]),
         "–",
+        None,
         None,
         format!(
             "1 start: creates and migrates the {} database, hashes the admin password",
@@ -145,16 +207,18 @@ async fn run_on(
     let idle = server.memory()?;
     report.add(
         "start-up, existing database",
-        format!("{} to 200 on /health", ms(server.startup)),
+        Value::new("{} to 200 on /health", [Num::Time(server.startup)]),
         "–",
+        None,
         None,
         "1 restart on the same file".into(),
     );
     report.add(
         "memory, idle",
-        format!("VmRSS {}", mib(idle.rss_kib)),
+        Value::new("VmRSS {}", [Num::Kib(idle.rss_kib)]),
         "≤ 20 MiB",
         Some(idle.rss_kib <= 20 * 1024),
+        None,
         format!(
             "right after that start-up (VmHWM so far {})",
             mib(idle.hwm_kib)
@@ -168,25 +232,51 @@ async fn run_on(
         receiver,
         server,
         soap,
+        postgres,
         report,
         next_pk: 1,
+        expected: Vec::new(),
     };
     phases::ingest_unsubscribed(&mut b).await?;
     b.server.check_alive()?;
     phases::ingest_hooked(&mut b).await?;
     b.server.check_alive()?;
-    phases::delivery(&mut b, PHASE_DELIVERY_ONE, 1, plan.delivery).await?;
+    phases::delivery(&mut b, PHASE_DELIVERY_ONE, 1, plan.delivery, &[]).await?;
     b.server.check_alive()?;
     phases::delivery(
         &mut b,
         PHASE_DELIVERY_FANOUT,
         plan.fanout_hooks,
         plan.fanout,
+        &[],
     )
     .await?;
     b.server.check_alive()?;
-    phases::latency(&mut b).await?;
+    phases::latency(
+        &mut b,
+        PHASE_LATENCY,
+        plan.latency_rate,
+        plan.latency_events,
+    )
+    .await?;
     b.server.check_alive()?;
+    phases::latency(
+        &mut b,
+        PHASE_LATENCY_FAST,
+        plan.fast_latency_rate,
+        plan.fast_latency_events,
+    )
+    .await?;
+    b.server.check_alive()?;
+    if plan.on_postgres {
+        cluster::cluster(&mut b, spec).await?;
+        b.server.check_alive()?;
+    } else {
+        b.report.note(format!(
+            "{CLUSTER_NODES}-node phase skipped: SQLite serves one process per file (run with \
+             --postgres URL)"
+        ));
+    }
     integrity(&mut b).await?;
     shutdown(b).await
 }
@@ -202,8 +292,9 @@ async fn shutdown(b: Bench<'_>) -> Result<(), String> {
     }
     report.add(
         "shutdown",
-        format!("{} from SIGTERM to exit", ms(took)),
+        Value::new("{} from SIGTERM to exit", [Num::Time(took)]),
         "–",
+        None,
         None,
         format!(
             "exit code {}, outbox empty",

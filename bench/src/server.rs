@@ -126,11 +126,6 @@ impl Server {
         })
     }
 
-    /// CPU time (user + system) the process has used so far.
-    pub fn cpu_time(&self) -> Result<Duration, String> {
-        cpu_time_of(&self.pid().to_string())
-    }
-
     /// Whether the process is still running.
     pub fn check_alive(&mut self) -> Result<(), String> {
         match self.child.try_wait() {
@@ -180,43 +175,6 @@ impl Server {
         };
         Ok((get("pending")?, get("delivered")?, get("dead")?))
     }
-}
-
-/// CPU time (user + system) of `/proc/{pid}` (`self` for this process).
-pub fn cpu_time_of(pid: &str) -> Result<Duration, String> {
-    let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-    // Fields after `(comm)`: state is field 3, utime 14, stime 15 (clock ticks).
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .ok_or_else(|| format!("{path}: unexpected format"))?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| -> Result<u64, String> {
-        fields
-            .get(i)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("{path}: no field {}", i + 3))
-    };
-    let ticks = tick(11)? + tick(12)?;
-    Ok(Duration::from_secs_f64(
-        ticks as f64 / clock_ticks_per_sec(),
-    ))
-}
-
-/// `sysconf(_SC_CLK_TCK)` through `getconf` (100 on Linux in practice).
-fn clock_ticks_per_sec() -> f64 {
-    static TCK: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *TCK.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .and_then(|s| s.trim().parse().ok())
-            .filter(|t: &f64| *t > 0.0)
-            .unwrap_or(100.0)
-    })
 }
 
 impl Drop for Server {

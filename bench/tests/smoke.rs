@@ -1,6 +1,7 @@
-//! `hookwire-bench --smoke` runs end to end against the hookwire binary of this build: every
-//! phase completes, every delivery is checked, and the result table is printed. With
-//! `HOOKWIRE_TEST_DATABASE_URL` set it runs on PostgreSQL (`--postgres`).
+//! `hookwire-bench --smoke --runs 2` runs end to end against the hookwire binary of this build:
+//! every phase completes, every delivery is checked, each run's table is printed and then the
+//! table of medians. With `HOOKWIRE_TEST_DATABASE_URL` set it runs on PostgreSQL
+//! (`--postgres`), with the 3-node phase and PostgreSQL's CPU.
 //!
 //! The bench finds `hookwire` as a user's run does: beside itself in `target/debug`, built
 //! first by cargo (the bench sees cargo's `CARGO` and `CARGO_MANIFEST_DIR`), so the binary is
@@ -14,7 +15,7 @@ fn bench_smoke_run_prints_the_table() {
         .ok()
         .filter(|url| !url.trim().is_empty());
     let mut bench = Command::new(env!("CARGO_BIN_EXE_hookwire-bench"));
-    bench.arg("--smoke");
+    bench.args(["--smoke", "--runs", "2"]);
     if let Some(url) = &postgres {
         bench.args(["--postgres", url]);
     }
@@ -26,11 +27,18 @@ fn bench_smoke_run_prints_the_table() {
         "hookwire-bench --smoke failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
-    assert!(
-        stdout.contains("| Measure | Result | Target | Met | Counts |"),
-        "no table header:\n{stdout}"
+    let header =
+        "| Measure | Result | Target | Met | hookwire CPUs | PG CPUs | bench CPUs | Counts |";
+    assert_eq!(
+        stdout.matches(header).count(),
+        2,
+        "one table per run:\n{stdout}"
     );
-    for row in [
+    let medians = "| Measure | Result (median of 2) | hookwire CPUs | PG CPUs | bench CPUs |";
+    let (_, median_table) = stdout
+        .split_once(medians)
+        .unwrap_or_else(|| panic!("no table of medians:\n{stdout}"));
+    let mut rows = vec![
         "| start-up, new database |",
         "| start-up, existing database |",
         "| memory, idle |",
@@ -38,13 +46,53 @@ fn bench_smoke_run_prints_the_table() {
         "| ingest, 1 webhook |",
         "| delivery, 1 webhook |",
         "| delivery, 10 webhooks |",
-        "| latency at ",
+        "| latency at 200/s |",
+        "| latency at 500/s |",
         "| memory, peak |",
         "| integrity |",
         "| shutdown |",
-    ] {
-        assert!(stdout.contains(row), "no row {row:?}:\n{stdout}");
+    ];
+    if postgres.is_some() {
+        rows.extend([
+            "| 3 nodes, delivery, 1 webhook |",
+            "| 3 nodes, delivery, 10 webhooks |",
+        ]);
+    } else {
+        assert!(
+            stdout.contains("- 3-node phase skipped: SQLite"),
+            "no note that the 3-node phase needs PostgreSQL:\n{stdout}"
+        );
+        assert!(!stdout.contains("| 3 nodes,"), "{stdout}");
     }
+    for row in rows {
+        assert_eq!(
+            stdout.matches(row).count(),
+            3,
+            "row {row:?} in each run's table and the medians:\n{stdout}"
+        );
+        assert!(
+            median_table.contains(row),
+            "no median of {row:?}:\n{stdout}"
+        );
+    }
+    // Every phase that runs load has the CPU of hookwire and of the bench; PostgreSQL's only
+    // on PostgreSQL.
+    let ingest = median_table
+        .lines()
+        .find(|l| l.starts_with("| ingest, 1 webhook |"))
+        .unwrap_or_default();
+    let cells: Vec<&str> = ingest.split('|').map(str::trim).collect();
+    assert!(
+        cells[2].contains("/s; p50 ") && cells[2].contains(", p99 "),
+        "{ingest}"
+    );
+    assert!(cells[3].parse::<f64>().is_ok(), "hookwire CPUs: {ingest}");
+    assert_eq!(
+        cells[4].parse::<f64>().is_ok(),
+        postgres.is_some(),
+        "PG CPUs: {ingest}"
+    );
+    assert!(cells[5].parse::<f64>().is_ok(), "bench CPUs: {ingest}");
     assert!(!stdout.contains("FAILED"), "{stdout}");
     let backend = if postgres.is_some() {
         "- database: PostgreSQL"
@@ -52,4 +100,11 @@ fn bench_smoke_run_prints_the_table() {
         "- database: SQLite"
     };
     assert!(stdout.contains(backend), "no {backend:?}:\n{stdout}");
+    assert_eq!(
+        stdout
+            .matches("- load average (1 min) at the start: ")
+            .count(),
+        2,
+        "the load average at the start of each run:\n{stdout}"
+    );
 }
