@@ -97,8 +97,10 @@ impl Capacity {
             Some(Turn { slot, unrecorded })
         };
         tokio::select! {
-            turn = acquire => turn,
+            // Shutdown first: no attempt starts once it has begun, even with a slot free.
+            biased;
             _ = shutdown.cancelled() => None,
+            turn = acquire => turn,
         }
     }
 }
