@@ -83,6 +83,10 @@ struct Shared {
     probing: Probing,
     /// What this node holds and sends, webhook by webhook.
     capacity: Capacity,
+    /// Deliveries whose cycle ended at shutdown while waiting for a send slot, with whether
+    /// they had made an attempt: the dispatcher gives their leases back in one statement
+    /// each way (an unattempted one uncounted).
+    stopped_waiting: std::sync::Mutex<Vec<(i64, bool)>>,
 }
 
 pub struct Dispatcher {
@@ -111,6 +115,7 @@ impl Dispatcher {
                 shutdown,
                 probing: Probing::default(),
                 capacity: Capacity::new(settings_in_flight),
+                stopped_waiting: Default::default(),
             }),
             wakeup,
             held,
@@ -214,11 +219,26 @@ impl Dispatcher {
         if waited.is_err() {
             cycles.abort_all();
         }
-        let unfinished: Vec<i64> = leased.into_values().collect();
+        let mut unfinished: Vec<i64> = leased.into_values().collect();
+        let waiting = std::mem::take(
+            &mut *shared
+                .stopped_waiting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        let (attempted, never): (Vec<_>, Vec<_>) = waiting.into_iter().partition(|(_, a)| *a);
+        let never: Vec<i64> = never.into_iter().map(|(id, _)| id).collect();
+        unfinished.extend(attempted.into_iter().map(|(id, _)| id));
+        if let Err(e) = shared.store.release_unattempted(&never).await {
+            tracing::error!(error = %e, "releasing leases at shutdown failed");
+        }
         if let Err(e) = shared.store.stop_serving(&unfinished).await {
             tracing::error!(error = %e, "releasing leases at shutdown failed");
         }
-        tracing::info!(released = unfinished.len(), "dispatcher stopped");
+        tracing::info!(
+            released = unfinished.len() + never.len(),
+            "dispatcher stopped"
+        );
     }
 
     /// The webhooks of `claims`: absent when deleted or not loadable now (the lease is given
@@ -285,7 +305,14 @@ async fn run_cycle(
     let mut attempts = claim.attempts_before;
     loop {
         let Some(turn) = shared.capacity.turn(webhook.id, &shared.shutdown).await else {
-            // Shutting down before this attempt: the dispatcher gives the lease back.
+            // Shutting down before this attempt: the dispatcher gives the lease back (and
+            // takes back the attempt the claim counted, when none was made).
+            let attempted = attempts != claim.attempts_before;
+            shared
+                .stopped_waiting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((claim.id, attempted));
             return;
         };
         let Some(ticket) = shared.probing.begin(webhook.id, claim.id) else {
