@@ -20,6 +20,9 @@ use crate::store::ClaimCaps;
 /// behind a claim's round trip.
 pub(super) const PREFETCH: usize = 4;
 
+/// Webhooks remembered in the slot map before idle ones are swept out of it.
+const SLOTS_SWEEP_AT: usize = 256;
+
 /// What this node holds and sends.
 pub(super) struct Capacity {
     /// Requests to one webhook at once.
@@ -83,8 +86,11 @@ impl Capacity {
     pub(super) async fn turn(&self, webhook_id: i32, shutdown: &CancellationToken) -> Option<Turn> {
         let slots = {
             let mut map = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            // Webhooks nobody sends to or waits for are forgotten: the map holds busy ones.
-            map.retain(|_, sem| Arc::strong_count(sem) > 1);
+            // Webhooks nobody sends to or waits for are forgotten now and then, so the map
+            // stays about as large as the set of busy webhooks without a sweep per request.
+            if map.len() >= SLOTS_SWEEP_AT && !map.contains_key(&webhook_id) {
+                map.retain(|_, sem| Arc::strong_count(sem) > 1);
+            }
             map.entry(webhook_id)
                 .or_insert_with(|| Arc::new(Semaphore::new(self.per_webhook)))
                 .clone()

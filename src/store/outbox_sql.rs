@@ -217,11 +217,16 @@ pub(crate) async fn claim<C: Conn>(
         )
         .await?;
     let (mut ready, mut to_take) = (Vec::with_capacity(rows.len()), Vec::new());
+    // Only the webhooks this claim can lease from: a node must not take webhooks it has no
+    // room to serve now, which other nodes could.
+    let mut room = i64::try_from(c.limit).unwrap_or(i64::MAX);
     for row in &rows {
         let webhook_id = row.int("id")?;
-        if c.caps.of(webhook_id) <= 0 {
+        let cap = c.caps.of(webhook_id).min(room);
+        if cap <= 0 {
             continue;
         }
+        room -= cap;
         if row.int("serving")? == 1 {
             ready.push(i64::from(webhook_id));
         } else {
@@ -229,8 +234,9 @@ pub(crate) async fn claim<C: Conn>(
         }
     }
     if let (Some(node), false) = (node, to_take.is_empty()) {
-        // Take (or renew) the webhooks no other node serves. The row lock makes two nodes' claims of one webhook take turns; the one that finds
-        // it locked skips it. A webhook this node serves for long enough yet needs no write.
+        // Take (or renew) the webhooks no other node serves. The row lock makes two nodes'
+        // claims of one webhook take turns; the one that finds it locked skips it. A webhook
+        // this node serves for long enough yet needs no write.
         let sql = format!(
             "UPDATE webhooks SET claimed_by = $1, claimed_until = $2 WHERE id IN \
              (SELECT id FROM webhooks WHERE id {} \
