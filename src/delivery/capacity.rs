@@ -49,8 +49,7 @@ pub(super) struct Holding {
 }
 
 impl Capacity {
-    /// `(max_in_flight, per_webhook_in_flight)`.
-    pub(super) fn new((max_in_flight, per_webhook): (usize, usize)) -> Capacity {
+    pub(super) fn new(max_in_flight: usize, per_webhook: usize) -> Capacity {
         Capacity {
             per_webhook: per_webhook.max(1),
             unrecorded: Arc::new(Semaphore::new(max_in_flight.max(1))),
@@ -129,7 +128,7 @@ mod tests {
 
     #[test]
     fn a_claim_tops_each_webhook_up_to_its_share_and_probing_holds_it_to_one() {
-        let capacity = Capacity::new((16, 2));
+        let capacity = Capacity::new(16, 2);
         let probing = Probing::default();
         let share = i64::try_from(2 * PREFETCH).unwrap();
         assert_eq!(capacity.caps(&probing, 0).of(7), share, "nothing held");
@@ -157,7 +156,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_webhook_gets_its_cap_of_turns_and_the_next_waits() {
-        let capacity = Capacity::new((16, 2));
+        let capacity = Capacity::new(16, 2);
         let shutdown = CancellationToken::new();
         let first = capacity.turn(7, &shutdown).await.unwrap();
         let _second = capacity.turn(7, &shutdown).await.unwrap();

@@ -105,7 +105,7 @@ impl Dispatcher {
         shutdown: CancellationToken,
     ) -> Dispatcher {
         let held = Arc::new(Semaphore::new(settings.max_in_flight.max(1) * PREFETCH));
-        let settings_in_flight = (settings.max_in_flight, settings.per_webhook_in_flight);
+        let capacity = Capacity::new(settings.max_in_flight, settings.per_webhook_in_flight);
         Dispatcher {
             shared: Arc::new(Shared {
                 store,
@@ -114,7 +114,7 @@ impl Dispatcher {
                 settings,
                 shutdown,
                 probing: Probing::default(),
-                capacity: Capacity::new(settings_in_flight),
+                capacity,
                 stopped_waiting: Default::default(),
             }),
             wakeup,

@@ -196,6 +196,15 @@ pub(crate) async fn claim<C: Conn>(
     } else {
         ("1 = 1", "")
     };
+    let mut args = vec![
+        Arg::Long(c.now),
+        Arg::Long(SENDS as i64),
+        Arg::Long(i64::try_from(c.limit).unwrap_or(i64::MAX)),
+    ];
+    if node.is_some() {
+        // Served for longer than this claim's leases last: nothing to renew.
+        args.extend([Arg::OptText(node), Arg::Long(c.lease_until)]);
+    }
     let rows = conn
         .fetch_all(
             &format!(
@@ -206,14 +215,7 @@ pub(crate) async fn claim<C: Conn>(
                    ORDER BY d.next_attempt_at LIMIT 1) IS NOT NULL \
                  ORDER BY w.id LIMIT $3"
             ),
-            &[
-                Arg::Long(c.now),
-                Arg::Long(SENDS as i64),
-                Arg::Long(i64::try_from(c.limit).unwrap_or(i64::MAX)),
-                Arg::OptText(node),
-                // Served for longer than this claim's leases last: nothing to renew.
-                Arg::Long(c.lease_until),
-            ][..if node.is_some() { 5 } else { 3 }],
+            &args,
         )
         .await?;
     let (mut ready, mut to_take) = (Vec::with_capacity(rows.len()), Vec::new());
