@@ -24,6 +24,7 @@ mod deliveries_cli;
 mod delivery_blips;
 mod delivery_contract;
 mod delivery_durability;
+mod delivery_order;
 mod delivery_prefetch;
 mod fuzz;
 mod interop;

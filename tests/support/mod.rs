@@ -21,6 +21,7 @@ use std::sync::Arc;
 pub mod admin;
 pub mod browser;
 mod database;
+pub mod order_receiver;
 pub mod receiver;
 pub mod rest;
 pub mod signal;

@@ -7,7 +7,9 @@
 //!   to TooManyErrors once, with one `webhook{id}.errors` event;
 //! - the per-webhook cap holds across the nodes (one serves a webhook at a time);
 //! - an API-only node (`--no-dispatcher`) and a delivery-only node (`--no-api`): an event
-//!   signalled on the first is delivered promptly by the second.
+//!   signalled on the first is delivered promptly by the second;
+//! - `DeliveryOrder` `PerRecord`: per-record order across the nodes and through a SIGKILL, and a
+//!   failing record blocks only itself.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use crate::support::*;
 mod cap;
 mod exactly_once;
 mod failures;
+mod order;
 mod roles;
 
 const SKIP: &str = "skipped: set HOOKWIRE_TEST_DATABASE_URL to run the PostgreSQL cluster tests";
