@@ -178,6 +178,7 @@ impl WebhookForm {
             headers: Some(headers),
             properties: Some(properties),
             errors_email: None,
+            delivery_order: None,
             error_emails: Some(words(&self.error_emails)),
             error_associates: Some(error_associates),
             description: Some((!description.is_empty()).then(|| description.to_string())),

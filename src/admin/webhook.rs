@@ -106,6 +106,7 @@ pub fn agent_error(e: AgentError) -> Response {
         AgentError::NotFound(_) => StatusCode::NOT_FOUND,
         AgentError::Forbidden(_) => StatusCode::FORBIDDEN,
         AgentError::Invalid(_) => StatusCode::BAD_REQUEST,
+        AgentError::Conflict(_) => StatusCode::CONFLICT,
         _ if e.is_internal() => {
             tracing::error!(error = %e, "admin page: the store failed");
             return error_page(

@@ -27,8 +27,8 @@
 //! `soap/wsdl.rs`) fail until the member is in all of these.
 
 use crate::domain::{
-    Associate, Millis, NotifyVia, NotifyWhen, TypedValue, WebhookRecord, WebhookState,
-    WebhookUsage, now_millis,
+    Associate, DeliveryOrder, Millis, NotifyVia, NotifyWhen, TypedValue, WebhookRecord,
+    WebhookState, WebhookUsage, now_millis,
 };
 use crate::store::WebhookActivity;
 
@@ -57,6 +57,8 @@ pub struct WebhookCarrier {
     pub description: Option<String>,
     pub notify_via: NotifyVia,
     pub notify_when: NotifyWhen,
+    /// hookwire's, answered by REST only (SOAP carriers stay as NetServer's).
+    pub delivery_order: DeliveryOrder,
     pub usage: WebhookUsage,
     /// Its last attempt and failures of the last 24 hours: hookwire's summary, answered by
     /// REST only (SOAP carriers stay as NetServer's).
@@ -89,6 +91,7 @@ impl WebhookCarrier {
             description: None,
             notify_via: NotifyVia::default(),
             notify_when: NotifyWhen::default(),
+            delivery_order: DeliveryOrder::default(),
             usage: WebhookUsage::default(),
             activity: WebhookActivity::default(),
             previous_secret_valid_until: None,
@@ -128,6 +131,7 @@ impl WebhookCarrier {
             description: r.description,
             notify_via: r.notify_via,
             notify_when: r.notify_when,
+            delivery_order: r.delivery_order,
             usage: r.usage,
             activity,
             previous_secret_valid_until,

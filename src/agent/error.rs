@@ -20,6 +20,10 @@ pub enum AgentError {
     /// `If-Unmodified-Since`), or kept changing while an update was computed from it.
     #[error("{0}")]
     PreconditionFailed(String),
+    /// The request does not fit the thing's state now (a delivery waiting for its record's
+    /// turn, one being sent): the message says what would.
+    #[error("{0}")]
+    Conflict(String),
     /// The caller may not touch this webhook.
     #[error("{0}")]
     Forbidden(String),
@@ -50,6 +54,7 @@ impl AgentError {
             AgentError::NotFound(_) => "NotFoundException",
             AgentError::PingFailed(_) => "WebhookTestFailedException",
             AgentError::PreconditionFailed(_) => "PreconditionFailedException",
+            AgentError::Conflict(_) => "InvalidOperationException",
         }
     }
 

@@ -2,12 +2,12 @@
 //! and the recent activity a webhook list shows (docs/REST.md, Deliveries). Neither action
 //! counts towards TooManyErrors nor changes a webhook's State: a restart does that.
 
-use super::deliveries::{no_delivery, parse_time};
+use super::deliveries::{DeliveryDetail, no_delivery, parse_time};
 use super::{AgentError, WebhookAgent};
 use crate::auth::Caller;
 use crate::delivery::manual;
 use crate::domain::{Millis, now_millis};
-use crate::store::{AttemptEntry, RecoverScope, WebhookActivity};
+use crate::store::{AttemptEntry, DeliveryState, RecoverScope, WebhookActivity};
 
 /// The window `Failures24h` counts over.
 const FAILURE_WINDOW_MS: Millis = 24 * 3600 * 1000;
@@ -29,6 +29,18 @@ impl WebhookAgent {
         delivery_id: i64,
     ) -> Result<AttemptEntry, AgentError> {
         let webhook = self.visible_webhook(caller, webhook_id).await?;
+        let state = self
+            .delivery(caller, webhook_id, delivery_id)
+            .await?
+            .delivery
+            .state;
+        if state == DeliveryState::Waiting {
+            // Sending it now would overtake the earlier delivery of its record.
+            return Err(AgentError::Conflict(format!(
+                "delivery {delivery_id} waits for an earlier delivery of the same record \
+                 (DeliveryOrder PerRecord): retry or discard that one first"
+            )));
+        }
         let delivery = self
             .store
             .delivery_to_send(webhook_id, delivery_id)
@@ -47,6 +59,38 @@ impl WebhookAgent {
             .last_attempt(delivery_id)
             .await?
             .ok_or_else(|| no_delivery(webhook_id, delivery_id))
+    }
+
+    /// Discard: sets a queued delivery aside on the dead-letter list (reason "discarded by an
+    /// operator"), so the next delivery of its record may go (docs/DELIVERY.md, "Ordered
+    /// delivery"). Answers the delivery as it is now.
+    pub async fn discard_delivery(
+        &self,
+        caller: &Caller,
+        webhook_id: i32,
+        delivery_id: i64,
+    ) -> Result<DeliveryDetail, AgentError> {
+        let before = self.delivery(caller, webhook_id, delivery_id).await?;
+        if !self
+            .store
+            .discard(webhook_id, delivery_id, now_millis())
+            .await?
+        {
+            let state = before.delivery.state;
+            return Err(AgentError::Conflict(match state {
+                DeliveryState::Delivered | DeliveryState::Dead => format!(
+                    "delivery {delivery_id} is {}: only a queued delivery can be discarded",
+                    state.as_str()
+                ),
+                _ => format!(
+                    "delivery {delivery_id} is being sent right now; discard it when the \
+                     attempt has ended"
+                ),
+            }));
+        }
+        self.wakeup.notify();
+        tracing::info!(webhook_id, delivery_id, "delivery discarded by hand");
+        self.delivery(caller, webhook_id, delivery_id).await
     }
 
     /// Recover: queues again, due now, every delivery of the webhook created in the window
@@ -111,8 +155,9 @@ impl WebhookAgent {
             .await?
         {
             0 => Err(AgentError::NotFound(format!(
-                "delivery {delivery_id} was not queued: there is no such delivery, or an \
-                 attempt is sending it right now"
+                "delivery {delivery_id} was not queued: there is no such delivery, an \
+                 attempt is sending it right now, or it waits for an earlier delivery of its \
+                 record"
             ))),
             _ => {
                 self.wakeup.notify();

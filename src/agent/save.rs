@@ -174,6 +174,7 @@ impl WebhookAgent {
             description: Some(source.description),
             notify_via: Some(source.notify_via),
             notify_when: Some(source.notify_when),
+            delivery_order: Some(source.delivery_order),
         };
         // A creation always writes (`save` answers None only for an update).
         self.save(caller, input, None, None, Ping::AsSaveWebhook)

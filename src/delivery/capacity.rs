@@ -135,8 +135,8 @@ mod tests {
         let held: Vec<Holding> = (0..3).map(|_| capacity.hold(7)).collect();
         assert_eq!(capacity.caps(&probing, 0).of(7), share - 3);
         assert_eq!(capacity.caps(&probing, 0).of(8), share, "others unaffected");
-        let ticket = probing.begin(7, 1).unwrap();
-        assert!(probing.failed(7, 1, ticket));
+        let ticket = probing.begin(7, 1, 0).unwrap();
+        assert!(probing.failed(7, 1, ticket, false));
         assert_eq!(
             capacity.caps(&probing, 0).of(7),
             0,

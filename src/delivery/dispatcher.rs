@@ -25,7 +25,7 @@ use super::capacity::{Capacity, Holding, PREFETCH, Turn};
 use super::probing::Probing;
 use super::retry::{NextAttempt, RetryPolicy};
 use super::sender::{AttemptResult, Sender};
-use crate::domain::{Millis, WebhookRecord, WebhookState, now_millis};
+use crate::domain::{DeliveryOrder, Millis, WebhookRecord, WebhookState, now_millis};
 use crate::store::{AttemptRecord, ClaimedDelivery, Disposition, Store, StoreError, Trigger};
 
 /// Most deliveries claimed in one query.
@@ -302,6 +302,7 @@ async fn run_cycle(
 ) {
     let settings = &shared.settings;
     let body = attempt::body(&webhook, &claim.event, &settings.context_identifier);
+    let scouts = webhook.delivery_order == DeliveryOrder::PerRecord;
     let mut attempts = claim.attempts_before;
     loop {
         let Some(turn) = shared.capacity.turn(webhook.id, &shared.shutdown).await else {
@@ -315,7 +316,7 @@ async fn run_cycle(
                 .push((claim.id, attempted));
             return;
         };
-        let Some(ticket) = shared.probing.begin(webhook.id, claim.id) else {
+        let Some(ticket) = shared.probing.begin(webhook.id, claim.id, now_millis()) else {
             // Another delivery probes this receiver: wait in the queue, uncounted. Only a
             // cycle's first attempt can get here (a probe's own retries pass), and the claim
             // counted it: take that back.
@@ -350,7 +351,7 @@ async fn run_cycle(
             shared.probing.succeeded(webhook.id);
             false
         } else {
-            shared.probing.failed(webhook.id, claim.id, ticket) && !manual
+            shared.probing.failed(webhook.id, claim.id, ticket, scouts) && !manual
         };
         let requeue_or_dead = |due: Millis| {
             if due > claim.event.occurred_at + millis(settings.retention) {
@@ -413,6 +414,7 @@ async fn run_cycle(
             counted,
             report: (!result.success).then_some(result.report),
             disposition,
+            record_key: claim.record_key.clone(),
             log,
         };
         // A success frees the webhook's slot now: its next delivery goes while this outcome

@@ -42,6 +42,7 @@ pub async fn retry_now(
         } else {
             Disposition::Unchanged
         },
+        record_key: delivery.record_key.clone(),
         log: attempt::log_entry(event, Trigger::Manual, started_at, &result, None),
     };
     // The limit does not matter: a manual attempt never disables.

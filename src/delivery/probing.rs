@@ -8,6 +8,12 @@
 //! `ConsecutiveErrors` grows by at most one per probe attempt and counts the receiver's failures
 //! over time, as NetServer's sequential sender does.
 //!
+//! A webhook whose deliveries are ordered per record (docs/DELIVERY.md, "Ordered delivery")
+//! also lets one delivery of another record try while probing, a *scout*: one record the
+//! receiver keeps refusing must not hold back the others. A scout's success ends probing; its
+//! failure counts nowhere and no other scout goes until the probe's next attempt (so a
+//! receiver that is down gets at most one scout per probe attempt).
+//!
 //! The state is per node and in memory: after a restart a webhook starts healthy. On
 //! PostgreSQL one node at a time serves a webhook, so its probing is the cluster's.
 
@@ -27,8 +33,23 @@ struct ReceiverHealth {
     probing: bool,
     /// The delivery that probes, while its cycle runs.
     probe: Option<i64>,
-    /// No attempt before this (backoff after the probe's cycle failed, or `Retry-After`).
+    /// No probe before this (backoff after the probe's cycle failed); a scout may go.
     not_before: Millis,
+    /// No attempt at all before this: the receiver's `Retry-After`.
+    hold_until: Millis,
+    /// Scouts are allowed while probing (its webhook orders deliveries per record).
+    scouting: bool,
+    /// The delivery scouting now.
+    scout: Option<i64>,
+    /// A scout failed since the probe's last attempt: no other one until the next.
+    scout_failed: bool,
+}
+
+impl ReceiverHealth {
+    /// Whether a scout may start now.
+    fn scout_may_go(&self) -> bool {
+        self.scouting && self.scout.is_none() && !self.scout_failed
+    }
 }
 
 /// What an attempt must present when it ends: the generation it started in.
@@ -56,18 +77,31 @@ impl Probing {
         out
     }
 
-    /// Whether delivery `delivery` of `webhook` may make an attempt now: `None` when another
-    /// delivery is probing (this one waits in the queue, uncounted).
-    pub fn begin(&self, webhook: i32, delivery: i64) -> Option<AttemptTicket> {
-        self.with(webhook, |h| match h.probe {
-            Some(probe) if probe != delivery => None,
-            _ => {
+    /// Whether delivery `delivery` of `webhook` may make an attempt at `now`: `None` when
+    /// another delivery is probing (this one waits in the queue, uncounted), unless it may
+    /// scout.
+    pub fn begin(&self, webhook: i32, delivery: i64, now: Millis) -> Option<AttemptTicket> {
+        let ticket = AttemptTicket(self.generation.load(std::sync::atomic::Ordering::SeqCst));
+        self.with(webhook, |h| {
+            if h.hold_until > now {
+                return None;
+            }
+            let probes = match h.probe {
+                Some(probe) => probe == delivery,
+                // A probe starts only once the last one's backoff is over.
+                None => !h.probing || h.not_before <= now,
+            };
+            if probes {
                 if h.probing {
                     h.probe = Some(delivery);
+                    h.scout_failed = false; // a new probe attempt: a scout may follow it
                 }
-                Some(AttemptTicket(
-                    self.generation.load(std::sync::atomic::Ordering::SeqCst),
-                ))
+                Some(ticket)
+            } else if h.scout == Some(delivery) || h.scout_may_go() {
+                h.scout = Some(delivery);
+                Some(ticket)
+            } else {
+                None
             }
         })
     }
@@ -79,9 +113,15 @@ impl Probing {
     }
 
     /// An attempt of `delivery` failed. Returns whether the failure counts in
-    /// `ConsecutiveErrors`; a counted failure makes `delivery` the probe.
-    pub fn failed(&self, webhook: i32, delivery: i64, ticket: AttemptTicket) -> bool {
+    /// `ConsecutiveErrors`; a counted failure makes `delivery` the probe, and with `scouts`
+    /// (its webhook orders per record) lets scouts go while probing.
+    pub fn failed(&self, webhook: i32, delivery: i64, ticket: AttemptTicket, scouts: bool) -> bool {
         self.with(webhook, |h| {
+            if h.scout == Some(delivery) {
+                h.scout = None;
+                h.scout_failed = true;
+                return false;
+            }
             let counted = ticket.0 >= h.last_counted && h.probe.is_none_or(|p| p == delivery);
             if counted {
                 h.last_counted = self
@@ -90,6 +130,7 @@ impl Probing {
                     + 1;
                 h.probing = true;
                 h.probe = Some(delivery);
+                h.scouting = scouts;
             }
             counted
         })
@@ -104,8 +145,11 @@ impl Probing {
                 h.probe = None;
                 h.not_before = h.not_before.max(due);
             }
+            if h.scout == Some(delivery) {
+                h.scout = None;
+            }
             if let Some(until) = wait_until {
-                h.not_before = h.not_before.max(until);
+                h.hold_until = h.hold_until.max(until);
             }
         });
     }
@@ -117,6 +161,9 @@ impl Probing {
             if h.probe == Some(delivery) {
                 h.probe = None;
             }
+            if h.scout == Some(delivery) {
+                h.scout = None;
+            }
         });
     }
 
@@ -127,19 +174,20 @@ impl Probing {
         map.remove(&webhook);
     }
 
-    /// The claim caps as of `now`: 1 for a probing webhook, 0 for one that must wait.
+    /// The claim caps as of `now`: 1 for a probing webhook (one more while a scout may go),
+    /// 0 for one that must wait.
     pub fn caps(&self, per_webhook: usize, now: Millis) -> ClaimCaps {
         let mut map = self.receivers.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, h| h.probing || h.not_before > now);
+        map.retain(|_, h| h.probing || h.not_before > now || h.hold_until > now);
         let overrides = map
             .iter()
             .map(|(id, h)| {
-                let cap = if h.not_before > now {
+                let cap = if h.hold_until > now {
                     0
                 } else {
-                    1.min(per_webhook)
+                    usize::from(h.not_before <= now) + usize::from(h.scout_may_go())
                 };
-                (*id, cap)
+                (*id, cap.min(per_webhook))
             })
             .collect();
         ClaimCaps {
@@ -157,15 +205,21 @@ mod tests {
     #[test]
     fn attempts_in_flight_at_the_first_failure_do_not_count() {
         let p = Probing::default();
-        let tickets: Vec<_> = (1..=8).map(|d| p.begin(7, d).unwrap()).collect();
-        assert!(p.failed(7, 1, tickets[0]), "the first failure counts");
+        let tickets: Vec<_> = (1..=8).map(|d| p.begin(7, d, 0).unwrap()).collect();
+        assert!(
+            p.failed(7, 1, tickets[0], false),
+            "the first failure counts"
+        );
         for (d, t) in (2..=8).zip(&tickets[1..]) {
-            assert!(!p.failed(7, d, *t), "delivery {d} was already in flight");
+            assert!(
+                !p.failed(7, d, *t, false),
+                "delivery {d} was already in flight"
+            );
         }
         assert_eq!(p.caps(8, 0).of(7), 1, "probing: one at a time");
-        assert_eq!(p.begin(7, 2), None, "another delivery waits");
-        let retry = p.begin(7, 1).expect("the probe goes on");
-        assert!(p.failed(7, 1, retry), "the probe's own retry counts");
+        assert_eq!(p.begin(7, 2, 0), None, "another delivery waits");
+        let retry = p.begin(7, 1, 0).expect("the probe goes on");
+        assert!(p.failed(7, 1, retry, false), "the probe's own retry counts");
         p.succeeded(7);
         assert_eq!(p.caps(8, 0).of(7), 8, "healthy: full concurrency");
         assert!(p.receivers.lock().unwrap().is_empty(), "nothing remembered");
@@ -174,8 +228,8 @@ mod tests {
     #[test]
     fn a_failed_probe_cycle_holds_the_webhook_until_its_backoff_ends() {
         let p = Probing::default();
-        let t = p.begin(3, 10).unwrap();
-        assert!(p.failed(3, 10, t));
+        let t = p.begin(3, 10, 0).unwrap();
+        assert!(p.failed(3, 10, t, false));
         p.requeued(3, 10, 60_000, None);
         assert_eq!(
             p.caps(8, 1_000).of(3),
@@ -183,15 +237,15 @@ mod tests {
             "nobody calls it during the backoff"
         );
         assert_eq!(p.caps(8, 60_000).of(3), 1, "then one probe");
-        let t = p.begin(3, 11).expect("another delivery may probe");
-        assert!(p.failed(3, 11, t));
+        let t = p.begin(3, 11, 60_000).expect("another delivery may probe");
+        assert!(p.failed(3, 11, t, false));
     }
 
     #[test]
     fn a_disabled_webhook_is_forgotten_so_a_restart_delivers_at_once() {
         let p = Probing::default();
-        let t = p.begin(5, 1).unwrap();
-        assert!(p.failed(5, 1, t));
+        let t = p.begin(5, 1, 0).unwrap();
+        assert!(p.failed(5, 1, t, false));
         p.requeued(5, 1, 43_200_000, None);
         assert_eq!(p.caps(8, 1_000).of(5), 0);
         p.forget(5);
@@ -201,12 +255,69 @@ mod tests {
     #[test]
     fn retry_after_holds_every_delivery_back() {
         let p = Probing::default();
-        let t = p.begin(4, 1).unwrap();
-        let t2 = p.begin(4, 2).unwrap();
-        assert!(p.failed(4, 1, t));
-        assert!(!p.failed(4, 2, t2));
+        let t = p.begin(4, 1, 0).unwrap();
+        let t2 = p.begin(4, 2, 0).unwrap();
+        assert!(p.failed(4, 1, t, false));
+        assert!(!p.failed(4, 2, t2, false));
         p.requeued(4, 2, 500, Some(30_000));
         assert_eq!(p.caps(8, 10_000).of(4), 0);
+    }
+
+    #[test]
+    fn an_ordered_webhook_lets_one_scout_try_while_probing() {
+        let p = Probing::default();
+        let t = p.begin(6, 1, 0).unwrap();
+        assert!(p.failed(6, 1, t, true), "the probe's failure counts");
+        assert_eq!(p.caps(8, 0).of(6), 2, "the probe and one scout");
+        let scout = p.begin(6, 2, 0).expect("another record scouts");
+        assert_eq!(p.begin(6, 3, 0), None, "one scout at a time");
+        assert!(
+            !p.failed(6, 2, scout, true),
+            "a scout's failure counts nowhere"
+        );
+        assert_eq!(p.begin(6, 3, 0), None, "no scout after a failed one...");
+        assert_eq!(p.caps(8, 0).of(6), 1);
+        let retry = p.begin(6, 1, 0).expect("the probe goes on");
+        let scout = p.begin(6, 3, 0).expect("...until the probe's next attempt");
+        assert!(p.failed(6, 1, retry, true));
+        p.requeued(6, 1, 60_000, None);
+        assert_eq!(p.caps(8, 1_000).of(6), 0, "backoff, a scout out");
+        p.succeeded(6); // the scout got through: the receiver takes the other records
+        assert_eq!(p.caps(8, 1_000).of(6), 8);
+        assert!(p.begin(6, 4, 1_000).is_some());
+        let _ = scout;
+    }
+
+    #[test]
+    fn a_scout_may_go_during_the_probes_backoff_but_not_during_retry_after() {
+        let p = Probing::default();
+        let t = p.begin(2, 1, 0).unwrap();
+        assert!(p.failed(2, 1, t, true));
+        p.requeued(2, 1, 60_000, None);
+        assert_eq!(p.caps(8, 1_000).of(2), 1, "only a scout");
+        let scout = p.begin(2, 5, 1_000).expect("a scout");
+        assert_eq!(p.begin(2, 6, 1_000), None, "no probe during the backoff");
+        assert!(
+            !p.failed(2, 5, scout, true),
+            "a scout's failure counts nowhere"
+        );
+        p.requeued(2, 5, 2_000, Some(30_000));
+        assert_eq!(p.caps(8, 1_000).of(2), 0);
+        assert_eq!(
+            p.begin(2, 6, 20_000),
+            None,
+            "Retry-After holds every delivery"
+        );
+        assert_eq!(p.caps(8, 60_000).of(2), 1, "then one probe");
+    }
+
+    #[test]
+    fn an_unordered_webhook_never_scouts() {
+        let p = Probing::default();
+        let t = p.begin(9, 1, 0).unwrap();
+        assert!(p.failed(9, 1, t, false));
+        assert_eq!(p.caps(8, 0).of(9), 1);
+        assert_eq!(p.begin(9, 2, 0), None);
     }
 
     proptest! {
@@ -225,7 +336,7 @@ mod tests {
             for (delivery, action) in ops {
                 match (action, open.remove(&delivery)) {
                     (0, None) => {
-                        if let Some(t) = p.begin(1, delivery) {
+                        if let Some(t) = p.begin(1, delivery, 0) {
                             open.insert(delivery, t);
                             begun_since_counted += 1;
                             if probing {
@@ -235,7 +346,7 @@ mod tests {
                     }
                     (1, Some(ticket)) => {
                         begun_while_probing.remove(&delivery);
-                        if p.failed(1, delivery, ticket) {
+                        if p.failed(1, delivery, ticket, false) {
                             prop_assert!(begun_since_counted >= 1, "a counted failure without a new attempt");
                             begun_since_counted = 0;
                             probing = true;

@@ -4,6 +4,7 @@
 //! [`WebhookSpec`] whose newtypes guarantee every rule of `SaveWebhook`.
 
 pub mod alerts;
+mod delivery_order;
 mod email;
 mod event;
 mod event_name;
@@ -13,6 +14,7 @@ mod state;
 mod value;
 mod webhook;
 
+pub use delivery_order::DeliveryOrder;
 pub use email::check_email_address;
 pub use event::Event;
 pub use event_name::{EventName, check_signal_name, subscription_matches};

@@ -21,6 +21,9 @@ pub enum DeliveryStatus {
     Pending = 0,
     Delivered = 1,
     Dead = 2,
+    /// Queued behind an unfinished delivery of the same record (`DeliveryOrder::PerRecord`):
+    /// not claimable until that one is done (docs/DELIVERY.md, "Ordered delivery").
+    Waiting = 3,
 }
 
 /// What happens to a delivery after an attempt.
@@ -48,6 +51,12 @@ pub struct Settled {
 }
 
 impl Disposition {
+    /// Whether the delivery leaves the queue for good (delivered or dead): the next delivery
+    /// of its record may go (docs/DELIVERY.md, "Ordered delivery").
+    pub fn finishes(self) -> bool {
+        matches!(self, Disposition::Delivered | Disposition::Dead)
+    }
+
     /// The delivery's fate, or None while a retry within the cycle keeps its lease.
     pub fn settled(self) -> Option<Settled> {
         let (status, due) = match self {

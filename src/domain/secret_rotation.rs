@@ -91,6 +91,7 @@ mod tests {
             description: None,
             notify_via: Default::default(),
             notify_when: Default::default(),
+            delivery_order: Default::default(),
             app_id: None,
             usage: WebhookUsage::default(),
         }

@@ -1,7 +1,10 @@
 //! The webhook as clients send it ([`WebhookInput`]), as the agent accepts it ([`WebhookSpec`])
 //! and as it is stored ([`WebhookRecord`]).
 
-use super::{EventName, Millis, NotifyVia, NotifyWhen, PreviousSecret, TypedValue, WebhookState};
+use super::{
+    DeliveryOrder, EventName, Millis, NotifyVia, NotifyWhen, PreviousSecret, TypedValue,
+    WebhookState,
+};
 
 /// Longest `Name`: NetServer's column is String(400).
 pub const MAX_NAME: usize = 400;
@@ -30,6 +33,8 @@ pub struct WebhookInput {
     pub description: Option<Option<String>>,
     pub notify_via: Option<NotifyVia>,
     pub notify_when: Option<NotifyWhen>,
+    /// hookwire's; SOAP carriers never set it, so a SOAP save keeps the stored value.
+    pub delivery_order: Option<DeliveryOrder>,
 }
 
 /// A webhook's `Name`: 1 to 400 characters.
@@ -139,6 +144,7 @@ pub struct WebhookSpec {
     pub description: Option<String>,
     pub notify_via: NotifyVia,
     pub notify_when: NotifyWhen,
+    pub delivery_order: DeliveryOrder,
 }
 
 impl WebhookSpec {
@@ -224,6 +230,8 @@ impl WebhookSpec {
             description: pick(&input.description, base.map(|b| b.description.clone())).flatten(),
             notify_via: pick(&input.notify_via, base.map(|b| b.notify_via)).unwrap_or_default(),
             notify_when: pick(&input.notify_when, base.map(|b| b.notify_when)).unwrap_or_default(),
+            delivery_order: pick(&input.delivery_order, base.map(|b| b.delivery_order))
+                .unwrap_or_default(),
         })
     }
 }
@@ -279,6 +287,8 @@ pub struct WebhookRecord {
     pub description: Option<String>,
     pub notify_via: NotifyVia,
     pub notify_when: NotifyWhen,
+    /// Whether deliveries of one record go one after another (docs/DELIVERY.md).
+    pub delivery_order: DeliveryOrder,
     /// The application that created it; other applications may not see or change it.
     pub app_id: Option<i64>,
     pub usage: WebhookUsage,
@@ -316,6 +326,7 @@ impl WebhookRecord {
             description: spec.description,
             notify_via: spec.notify_via,
             notify_when: spec.notify_when,
+            delivery_order: spec.delivery_order,
             app_id: base.map_or(app_id, |b| b.app_id),
             usage: base.map(|b| b.usage.clone()).unwrap_or_default(),
         }

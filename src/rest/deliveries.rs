@@ -25,7 +25,8 @@ pub struct DeliveryJson {
     pub event_id: String,
     pub event: String,
     pub primary_key: i64,
-    /// `pending`, `retrying`, `delivered`, `parked` or `dead`.
+    /// `pending`, `waiting` (behind an earlier delivery of its record), `retrying`,
+    /// `delivered`, `parked` or `dead`.
     pub status: String,
     /// Attempts made.
     pub attempts: i64,
@@ -210,13 +211,40 @@ pub async fn get(
     ApiCaller(who): ApiCaller,
 ) -> Result<Response, ApiError> {
     let delivery_id = parse_delivery_id(&delivery)?;
-    let DeliveryDetail { delivery, attempts } = state
+    let detail = state
         .agent
         .delivery(&who, parse_webhook_id(&id)?, delivery_id)
         .await?;
-    Ok(Json(DeliveryDetailJson {
-        delivery: DeliveryJson::from(delivery),
-        attempt_log: attempts.into_iter().map(AttemptJson::from).collect(),
-    })
-    .into_response())
+    Ok(Json(DeliveryDetailJson::from(detail)).into_response())
+}
+
+/// Sets a queued delivery aside on the dead-letter list ("discarded by an operator"), so the
+/// next delivery of its record may go; answers the delivery as it is then.
+#[utoipa::path(post, path = "/api/v1/Webhook/{id}/Deliveries/{deliveryId}/Discard", tag = "Webhook",
+    params(("id" = i32, Path, description = "the webhook"),
+           ("deliveryId" = i64, Path, description = "the delivery")),
+    responses((status = 200, body = DeliveryDetailJson), (status = 400, body = ErrorJson),
+              (status = 401, body = ErrorJson), (status = 403, body = ErrorJson),
+              (status = 404, body = ErrorJson),
+              (status = 409, body = ErrorJson, description = "delivered, dead, or being sent")),
+    security(("SOTicket" = []), ("Basic" = [])))]
+pub async fn discard(
+    State(state): State<AppState>,
+    ApiPath((id, delivery)): ApiPath<(String, String)>,
+    ApiCaller(who): ApiCaller,
+) -> Result<Json<DeliveryDetailJson>, ApiError> {
+    let detail = state
+        .agent
+        .discard_delivery(&who, parse_webhook_id(&id)?, parse_delivery_id(&delivery)?)
+        .await?;
+    Ok(Json(DeliveryDetailJson::from(detail)))
+}
+
+impl From<DeliveryDetail> for DeliveryDetailJson {
+    fn from(DeliveryDetail { delivery, attempts }: DeliveryDetail) -> Self {
+        DeliveryDetailJson {
+            delivery: DeliveryJson::from(delivery),
+            attempt_log: attempts.into_iter().map(AttemptJson::from).collect(),
+        }
+    }
 }

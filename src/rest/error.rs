@@ -59,6 +59,7 @@ impl IntoResponse for ApiError {
                     AgentError::Forbidden(_) => StatusCode::FORBIDDEN,
                     AgentError::NotFound(_) => StatusCode::NOT_FOUND,
                     AgentError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+                    AgentError::Conflict(_) => StatusCode::CONFLICT,
                     AgentError::Invalid(_) | AgentError::PingFailed(_) => StatusCode::BAD_REQUEST,
                 };
                 if e.is_internal() {

@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 use super::members::{canonical_members, deserialized_members};
 use crate::agent::{AssociateCarrier, WebhookCarrier, WebhookResult};
 use crate::domain::{
-    Associate, NotifyVia, NotifyWhen, TypedValue, WebhookInput, WebhookState, wire_date,
+    Associate, DeliveryOrder, NotifyVia, NotifyWhen, TypedValue, WebhookInput, WebhookState,
+    wire_date,
 };
 
 /// `Associate`, as in `RegisteredAssociate` / `UpdatedAssociate`.
@@ -106,6 +107,10 @@ pub struct WebhookJson {
     pub notify_via: String,
     #[schema(required = false)]
     pub notify_when: String,
+    /// hookwire: `Any` (default) or `PerRecord`: one record's deliveries one after another,
+    /// in the order their events were accepted (docs/DELIVERY.md, "Ordered delivery").
+    #[schema(required = false, example = "Any")]
+    pub delivery_order: String,
     #[schema(required = false)]
     pub total_calls: i32,
     #[schema(required = false)]
@@ -174,6 +179,7 @@ impl From<&WebhookCarrier> for WebhookJson {
             description: w.description.clone(),
             notify_via: w.notify_via.to_wire(),
             notify_when: w.notify_when.to_wire(),
+            delivery_order: w.delivery_order.to_wire().to_string(),
             total_calls: w.usage.total_calls,
             total_errors: w.usage.total_errors,
             consecutive_errors: w.usage.consecutive_errors,
@@ -253,6 +259,8 @@ pub struct WebhookBody {
     pub description: Option<Option<String>>,
     pub notify_via: Option<String>,
     pub notify_when: Option<String>,
+    /// hookwire: `Any` or `PerRecord`.
+    pub delivery_order: Option<String>,
 }
 
 impl WebhookBody {
@@ -287,6 +295,15 @@ impl WebhookBody {
             None => None,
             Some(s) => Some(NotifyWhen::parse(s).ok_or_else(|| {
                 format!("NotifyWhen '{s}' is not a set of None, FirstFailure, Disabling")
+            })?),
+        };
+        let delivery_order = match self.delivery_order.as_deref() {
+            None => None,
+            Some(s) => Some(DeliveryOrder::parse(s).ok_or_else(|| {
+                format!(
+                    "DeliveryOrder '{s}' is not one of {}",
+                    DeliveryOrder::NAMES.join(", ")
+                )
             })?),
         };
         let headers = match self.headers {
@@ -327,6 +344,7 @@ impl WebhookBody {
             description: self.description,
             notify_via,
             notify_when,
+            delivery_order,
         })
     }
 }

@@ -40,7 +40,7 @@ use crate::state::AppState;
     paths(
         webhooks::default_webhook, webhooks::list, webhooks::create, webhooks::get, webhooks::put,
         webhooks::patch, webhooks::delete, webhooks::test, webhooks::signal, webhooks::last_error,
-        agents::call, deliveries::list, deliveries::get, recovery::retry, recovery::recover,
+        agents::call, deliveries::list, deliveries::get, deliveries::discard, recovery::retry, recovery::recover,
         secret::regenerate, alerts::list, alerts::read
     ),
     components(schemas(json::WebhookJson, json::WebhookWithLinks, json::WebhookBody, json::WebhookResultJson,
@@ -125,6 +125,10 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         .route(
             "/api/v1/Webhook/{id}/Deliveries/{delivery}/Retry",
             post(recovery::retry),
+        )
+        .route(
+            "/api/v1/Webhook/{id}/Deliveries/{delivery}/Discard",
+            post(deliveries::discard),
         )
         .route("/api/v1/Webhook/{id}/Recover", post(recovery::recover))
         .route("/api/v1/Webhook/{id}/Secret", post(secret::regenerate))

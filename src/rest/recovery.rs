@@ -38,7 +38,8 @@ pub struct RecoveredJson {
            ("deliveryId" = i64, Path, description = "the delivery")),
     responses((status = 200, body = AttemptJson, description = "the attempt, failed or not"),
               (status = 400, body = ErrorJson), (status = 401, body = ErrorJson),
-              (status = 403, body = ErrorJson), (status = 404, body = ErrorJson)),
+              (status = 403, body = ErrorJson), (status = 404, body = ErrorJson),
+              (status = 409, body = ErrorJson, description = "it waits for an earlier delivery of its record")),
     security(("SOTicket" = []), ("Basic" = [])))]
 pub async fn retry(
     State(state): State<AppState>,

@@ -222,6 +222,8 @@ pub fn webhook_input(p: &Params) -> Result<WebhookInput, Fault> {
         description: p.string("Description"),
         notify_via: p.enumeration("NotifyVia", NotifyVia::parse)?,
         notify_when: p.enumeration("NotifyWhen", NotifyWhen::parse)?,
+        // Not on NetServer's carrier: a SOAP save keeps the stored value.
+        delivery_order: None,
     })
 }
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::StoreResult;
 use super::backend::Backend;
-use super::rows::{DEAD, DELIVERED, PENDING, StoreRow};
+use super::rows::{DEAD, DELIVERED, PENDING, StoreRow, WAITING};
 use super::sql::{Arg, Conn};
 use crate::domain::Millis;
 use crate::domain::outbox::SENDS;
@@ -26,11 +26,14 @@ pub enum DeliveryState {
     Parked,
     /// On the dead-letter list.
     Dead,
+    /// Queued behind an unfinished delivery of the same record (`DeliveryOrder::PerRecord`).
+    Waiting,
 }
 
 impl DeliveryState {
-    pub const ALL: [DeliveryState; 5] = [
+    pub const ALL: [DeliveryState; 6] = [
         DeliveryState::Pending,
+        DeliveryState::Waiting,
         DeliveryState::Retrying,
         DeliveryState::Delivered,
         DeliveryState::Parked,
@@ -44,6 +47,7 @@ impl DeliveryState {
             DeliveryState::Delivered => "delivered",
             DeliveryState::Parked => "parked",
             DeliveryState::Dead => "dead",
+            DeliveryState::Waiting => "waiting",
         }
     }
 
@@ -61,6 +65,7 @@ impl DeliveryState {
             DeliveryState::Parked => format!("d.status = {PENDING} AND w.state <> {sends}"),
             DeliveryState::Delivered => format!("d.status = {DELIVERED}"),
             DeliveryState::Dead => format!("d.status = {DEAD}"),
+            DeliveryState::Waiting => format!("d.status = {WAITING}"),
         }
     }
 
@@ -68,6 +73,7 @@ impl DeliveryState {
         match status {
             DELIVERED => DeliveryState::Delivered,
             DEAD => DeliveryState::Dead,
+            WAITING => DeliveryState::Waiting,
             _ if webhook_state != SENDS as i64 => DeliveryState::Parked,
             _ if attempts > 0 => DeliveryState::Retrying,
             _ => DeliveryState::Pending,

@@ -12,8 +12,9 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::attempt_log;
 use super::outbox_sql::{Claim, apply_attempt, claim, count, settle, subscriptions};
-use super::rows::matching_webhooks;
+use super::record_order;
 use super::sql::Conn;
+use super::subscriptions::{Subscriptions, Target, targets};
 use super::{AttemptRecord, ClaimedDelivery, StoreError, StoreResult};
 use crate::domain::outbox::{Disposition, UsageChange};
 use crate::domain::{Event, WebhookState, now_millis};
@@ -94,11 +95,8 @@ pub(crate) trait BatchSql: Send + Sync {
         None
     }
 
-    /// `(webhook id, subscribed events)` of the webhooks that take new deliveries.
-    async fn subscriptions(
-        &self,
-        conn: &mut Self::Conn,
-    ) -> StoreResult<Arc<Vec<(i32, Vec<String>)>>> {
+    /// The webhooks that take new deliveries.
+    async fn subscriptions(&self, conn: &mut Self::Conn) -> StoreResult<Subscriptions> {
         Ok(Arc::new(subscriptions(conn).await?))
     }
 
@@ -115,7 +113,7 @@ pub(crate) trait BatchSql: Send + Sync {
     async fn insert_events(
         &self,
         conn: &mut Self::Conn,
-        events: &[(&Event, Vec<i32>)],
+        events: &[(&Event, Vec<Target>)],
     ) -> StoreResult<()>;
 }
 
@@ -186,24 +184,46 @@ pub(crate) async fn run_batch<B: BatchSql>(
     if !logged.is_empty() {
         backend.insert_attempts(conn, &logged).await?;
     }
+    let mut queued: Vec<(&Event, Vec<Target>)> = Vec::new();
     if !state_events.is_empty() || is_durable(jobs) {
         let subscribers = backend.subscriptions(conn).await?;
-        let mut queued: Vec<(&Event, Vec<i32>)> = Vec::new();
         for (job, slot) in jobs.iter().zip(results.iter_mut()) {
             if let Job::Event(event, _) = job {
-                let targets = matching_webhooks(&subscribers, &event.name);
+                let targets = targets(&subscribers, event);
                 *slot = Some(BatchResult::Queued(targets.len()));
                 queued.push((event, targets));
             }
         }
         for event in &state_events {
-            queued.push((event, matching_webhooks(&subscribers, &event.name)));
+            queued.push((event, targets(&subscribers, event)));
         }
         queued.retain(|(_, targets)| !targets.is_empty());
-        if !queued.is_empty() {
-            backend.insert_events(conn, &queued).await?;
-            conn.announce_work().await?;
+    }
+    // Ordered deliveries: the next of each record whose delivery this batch finished becomes
+    // pending, and the batch's new ones wait behind open ones of their records. Every record
+    // either touches is locked first, all at once (`store/record_order.rs`).
+    let finished: Vec<&AttemptRecord> = logged
+        .iter()
+        .copied()
+        .filter(|a| a.record_key.is_some() && a.disposition.finishes())
+        .collect();
+    let mut records: Vec<(i32, &str)> = Vec::new();
+    for a in &finished {
+        records.extend(a.record_key.as_deref().map(|key| (a.webhook_id, key)));
+    }
+    for (_, targets) in &queued {
+        for t in targets {
+            records.extend(t.record_key.as_deref().map(|key| (t.webhook_id, key)));
         }
+    }
+    record_order::lock(conn, &records).await?;
+    let finished: Vec<i64> = finished.iter().map(|a| a.delivery_id).collect();
+    let promoted = record_order::promote_after(conn, &finished).await?;
+    if !queued.is_empty() {
+        backend.insert_events(conn, &queued).await?;
+    }
+    if !queued.is_empty() || promoted > 0 {
+        conn.announce_work().await?;
     }
     for (job, slot) in jobs.iter().zip(results.iter_mut()) {
         if let Job::Claim(c, _) = job {

@@ -24,6 +24,7 @@ mod group_commit;
 mod outbox;
 mod outbox_sql;
 mod postgres;
+mod record_order;
 mod rows;
 mod secret_box;
 mod secret_key_file;
@@ -111,6 +112,8 @@ pub struct ClaimedDelivery {
     pub event: Event,
     /// Queued again by an operator (Recover): its attempt is a manual one.
     pub manual: bool,
+    /// Its record, when its webhook orders deliveries per record (`domain::DeliveryOrder`).
+    pub record_key: Option<String>,
 }
 
 /// One attempt to record: the delivery's fate and the webhook's usage counters.
@@ -127,6 +130,9 @@ pub struct AttemptRecord {
     /// `LastError` on failure.
     pub report: Option<String>,
     pub disposition: Disposition,
+    /// The delivery's record ([`ClaimedDelivery::record_key`]): when it finishes, the next
+    /// delivery of that record may go.
+    pub record_key: Option<String>,
     /// Its row in the attempt log, written in the same transaction.
     pub log: LoggedAttempt,
 }

@@ -10,7 +10,8 @@ use tokio::sync::Notify;
 use super::attempt_log;
 use super::backend::{Backend, ConnOf};
 use super::outbox_sql::Claim;
-use super::rows::{DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, decode_claims};
+use super::record_order;
+use super::rows::{DEAD, DELIVERED, EVENT_COLUMNS, PENDING, StoreRow, WAITING, decode_claims};
 use super::sql::{Arg, Conn, Lock};
 use super::{
     AttemptRecord, ClaimCaps, ClaimedDelivery, DeadLetter, QueueStats, RecoverScope, StoreError,
@@ -84,6 +85,10 @@ pub trait Outbox: Send + Sync + 'static {
     /// in flight (nor, for a window, queued by an earlier Recover and not yet tried), dead (and
     /// delivered) ones with a fresh retention window. Returns how many.
     async fn recover(&self, scope: RecoverScope, now: Millis) -> StoreResult<u64>;
+    /// An operator's Discard: moves a queued delivery that no attempt holds (pending,
+    /// waiting, parked) to the dead-letter list, so the next one of its record may go.
+    /// Returns false when there is no such delivery or it is not discardable now.
+    async fn discard(&self, webhook_id: i32, delivery_id: i64, now: Millis) -> StoreResult<bool>;
     /// Wakes `wake` whenever another process commits due work (PostgreSQL `LISTEN/NOTIFY`).
     /// With SQLite one process does all the work and wakes its dispatcher itself: nothing to do.
     async fn watch_for_work(&self, wake: Arc<Notify>) -> StoreResult<()>;
@@ -188,7 +193,13 @@ impl<B: Backend> Outbox for B {
     }
 
     async fn set_aside(&self, deliveries: &[(i64, String)]) -> StoreResult<()> {
-        outbox_sql::set_aside(&mut *self.writer().await?, deliveries).await
+        let mut tx = self.begin().await?;
+        outbox_sql::set_aside(&mut *tx, deliveries).await?;
+        let ids: Vec<i64> = deliveries.iter().map(|(id, _)| *id).collect();
+        if record_order::lock_and_promote(&mut *tx, &ids).await? > 0 {
+            tx.announce_work().await?;
+        }
+        B::commit(tx).await
     }
 
     async fn release_leases(&self, ids: &[i64]) -> StoreResult<()> {
@@ -211,10 +222,20 @@ impl<B: Backend> Outbox for B {
         }
         let dead = tx
             .execute(
-                "UPDATE deliveries SET status = $1 WHERE status = $2 AND created_at < $3 AND locked_until <= $4",
-                &[Arg::Long(DEAD), Arg::Long(PENDING), Arg::Long(cutoff), Arg::Long(now)],
+                "UPDATE deliveries SET status = $1 WHERE status IN ($2, $5) AND created_at < $3 AND locked_until <= $4",
+                &[
+                    Arg::Long(DEAD),
+                    Arg::Long(PENDING),
+                    Arg::Long(cutoff),
+                    Arg::Long(now),
+                    Arg::Long(WAITING),
+                ],
             )
             .await?;
+        // The records whose head just went dead, or that lost it any other way, go on.
+        if record_order::repair(&mut *tx).await? > 0 {
+            tx.announce_work().await?;
+        }
         tx.execute(
             "DELETE FROM deliveries WHERE status = $1 AND created_at < $2",
             &[Arg::Long(DELIVERED), Arg::Long(cutoff)],
@@ -310,7 +331,7 @@ impl<B: Backend> Outbox for B {
         // `attempts + 1`: as a claim returns it, counting the attempt about to be made.
         let Some(row) = conn
             .fetch_optional(
-                "SELECT id, webhook_id, attempts + 1 AS attempts, event_row, manual \
+                "SELECT id, webhook_id, attempts + 1 AS attempts, event_row, manual, record_key \
                  FROM deliveries WHERE id = $1 AND webhook_id = $2",
                 &[Arg::Long(delivery_id), Arg::Int(webhook_id)],
             )
@@ -338,7 +359,8 @@ impl<B: Backend> Outbox for B {
         let requeue = "UPDATE deliveries SET next_attempt_at = $1, manual = 1, dead_reason = NULL, \
              created_at = CASE WHEN status = $2 THEN created_at ELSE $1 END, status = $2 WHERE";
         // Queued ones only when no attempt holds them: an attempt in flight decides their fate.
-        let idle = "(status <> $2 OR locked_until <= $1)";
+        // Waiting ones are left to go in their record's order (docs/DELIVERY.md).
+        let idle = format!("(status <> $2 OR locked_until <= $1) AND status <> {WAITING}");
         let (sql, args, batched) = match scope {
             // In batches, each its own short transaction, so a window of any size never holds
             // the writer long; `manual = 0` makes each batch take rows the last did not.
@@ -380,6 +402,32 @@ impl<B: Backend> Outbox for B {
                 return Ok(queued);
             }
         }
+    }
+
+    async fn discard(&self, webhook_id: i32, delivery_id: i64, now: Millis) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let done = tx
+            .execute(
+                "UPDATE deliveries SET status = $1, dead_reason = $2, locked_until = 0, \
+                 locked_by = NULL, manual = 0 WHERE id = $3 AND webhook_id = $4 \
+                 AND status IN ($5, $6) AND locked_until <= $7",
+                &[
+                    Arg::Long(DEAD),
+                    Arg::Text("discarded by an operator"),
+                    Arg::Long(delivery_id),
+                    Arg::Int(webhook_id),
+                    Arg::Long(PENDING),
+                    Arg::Long(WAITING),
+                    Arg::Long(now),
+                ],
+            )
+            .await?
+            > 0;
+        if done && record_order::lock_and_promote(&mut *tx, &[delivery_id]).await? > 0 {
+            tx.announce_work().await?;
+        }
+        B::commit(tx).await?;
+        Ok(done)
     }
 
     async fn watch_for_work(&self, wake: Arc<Notify>) -> StoreResult<()> {

@@ -8,6 +8,7 @@ use super::rows::{
     subscriptions_from_rows, webhook_without_secret,
 };
 use super::sql::{Arg, Conn};
+use super::subscriptions::Subscriber;
 use super::{AttemptRecord, ClaimCaps, ClaimedDelivery, StoreResult};
 use crate::domain::alerts::transitions;
 use crate::domain::outbox::{Disposition, SENDS, TAKES_DELIVERIES, UsageChange, disabled_state};
@@ -158,12 +159,12 @@ pub(crate) async fn apply_attempt(
     Ok((next, Event::state_change(&record, now)))
 }
 
-/// (webhook id, subscribed events) of every webhook that takes new deliveries.
-pub(crate) async fn subscriptions(conn: &mut impl Conn) -> StoreResult<Vec<(i32, Vec<String>)>> {
+/// Every webhook that takes new deliveries.
+pub(crate) async fn subscriptions(conn: &mut impl Conn) -> StoreResult<Vec<Subscriber>> {
     let [first, second] = TAKES_DELIVERIES;
     let rows = conn
         .fetch_all(
-            "SELECT id, events FROM webhooks WHERE state IN ($1, $2)",
+            "SELECT id, events, delivery_order FROM webhooks WHERE state IN ($1, $2)",
             &[Arg::Long(first as i64), Arg::Long(second as i64)],
         )
         .await?;
@@ -273,7 +274,7 @@ pub(crate) async fn claim<C: Conn>(
          WHERE id IN (SELECT id FROM deliveries WHERE webhook_id = $3 AND status = {PENDING} \
            AND next_attempt_at <= $4 AND locked_until <= $4 \
            ORDER BY next_attempt_at, id LIMIT $5 {}) \
-         RETURNING id, webhook_id, attempts, event_row, manual",
+         RETURNING id, webhook_id, attempts, event_row, manual, record_key",
         C::SKIP_LOCKED
     );
     let mut claimed = Vec::new();
@@ -323,6 +324,11 @@ async fn load_claims<C: Conn>(
     let events = conn.fetch_all(&sql, &[Arg::Ids(&event_rows)]).await?;
     let decoded = decode_claims(claimed, &events)?;
     set_aside(conn, &decoded.unreadable).await?;
+    // The next delivery of an unreadable one's record may go. Not locked here (a batch locks
+    // its records at one point only); a race with a new delivery of that record is mended by
+    // the retention sweep (`record_order::repair`).
+    let unreadable: Vec<i64> = decoded.unreadable.iter().map(|(id, _)| *id).collect();
+    super::record_order::promote_after(conn, &unreadable).await?;
     Ok(decoded.claims)
 }
 

@@ -7,21 +7,23 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::secret_box::SecretBox;
+use super::subscriptions::Subscriber;
 use super::{ClaimedDelivery, StoreError, StoreResult, UserRecord};
 use crate::domain::outbox::DeliveryStatus;
 use crate::domain::{
-    Event, NotifyVia, NotifyWhen, PreviousSecret, TypedValue, WebhookRecord, WebhookState,
-    WebhookUsage,
+    DeliveryOrder, Event, NotifyVia, NotifyWhen, PreviousSecret, TypedValue, WebhookRecord,
+    WebhookState, WebhookUsage,
 };
 
 /// Delivery row states (`domain::outbox::DeliveryStatus`), as stored.
 pub(crate) const PENDING: i64 = DeliveryStatus::Pending as i64;
 pub(crate) const DELIVERED: i64 = DeliveryStatus::Delivered as i64;
 pub(crate) const DEAD: i64 = DeliveryStatus::Dead as i64;
+pub(crate) const WAITING: i64 = DeliveryStatus::Waiting as i64;
 
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, name, events, target_url, secret, state, type, \
     headers, properties, registered, registered_associate_id, updated, updated_associate_id, \
-    errors_email, error_emails, error_associates, description, notify_via, notify_when, app_id, \
+    errors_email, error_emails, error_associates, description, notify_via, notify_when, delivery_order, app_id, \
     previous_secret, previous_secret_until, \
     total_calls, total_errors, consecutive_errors, last_error";
 
@@ -129,6 +131,7 @@ pub(crate) fn webhook_without_secret(row: &impl StoreRow) -> StoreResult<Webhook
         description: row.opt_text("description")?,
         notify_via: NotifyVia::from_number(row.long("notify_via")?),
         notify_when: NotifyWhen(row.long("notify_when")?.clamp(0, 3) as u8),
+        delivery_order: DeliveryOrder::from_number(row.long("delivery_order")?),
         app_id: row.opt_long("app_id")?,
         usage: WebhookUsage {
             total_calls: row.int("total_calls")?,
@@ -189,6 +192,7 @@ pub(crate) fn decode_claims(
                 attempts_before: u32::try_from(row.long("attempts")? - 1).unwrap_or(0),
                 event: event.clone(),
                 manual: row.long("manual")? != 0,
+                record_key: row.opt_text("record_key")?,
             }),
             Some(Err(why)) => out
                 .unreadable
@@ -222,31 +226,22 @@ pub(crate) fn readable_webhooks(
         .collect())
 }
 
-/// The `(webhook id, subscribed events)` rows of `SELECT id, events FROM webhooks`. A row whose
-/// events cannot be decoded is logged and left out rather than failing every SignalEvent.
-pub(crate) fn subscriptions_from_rows(
-    rows: &[impl StoreRow],
-) -> StoreResult<Vec<(i32, Vec<String>)>> {
+/// The subscribers of `SELECT id, events, delivery_order FROM webhooks`. A row whose events
+/// cannot be decoded is logged and left out rather than failing every SignalEvent.
+pub(crate) fn subscriptions_from_rows(rows: &[impl StoreRow]) -> StoreResult<Vec<Subscriber>> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let id = row.int("id")?;
         match row.json("events") {
-            Ok(events) => out.push((id, events)),
+            Ok(events) => out.push(Subscriber {
+                id,
+                events,
+                order: DeliveryOrder::from_number(row.long("delivery_order")?),
+            }),
             Err(e) => {
                 tracing::error!(webhook_id = id, error = %e, "webhook takes no deliveries: its stored events cannot be read")
             }
         }
     }
     Ok(out)
-}
-
-/// The subscribers of `subscriptions` whose subscriptions match the event `name`.
-pub(crate) fn matching_webhooks(subscriptions: &[(i32, Vec<String>)], name: &str) -> Vec<i32> {
-    subscriptions
-        .iter()
-        .filter(|(_, subs)| {
-            crate::domain::subscription_matches(subs.iter().map(String::as_str), name)
-        })
-        .map(|(id, _)| *id)
-        .collect()
 }

@@ -68,6 +68,13 @@ pub(crate) trait Conn: Send {
         Ok(true)
     }
 
+    /// Takes the record locks `ids` (sorted) until the end of the transaction, waiting for
+    /// them (`store/record_order.rs`). Nothing to do where one writer serialises every write.
+    async fn lock_records(&mut self, ids: &[i64]) -> StoreResult<()> {
+        let _ = ids;
+        Ok(())
+    }
+
     async fn fetch_one(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Self::Row> {
         self.fetch_optional(sql, args)
             .await?

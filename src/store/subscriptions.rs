@@ -6,8 +6,47 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// `(webhook id, subscribed event names)` of every webhook that takes new deliveries.
-pub(crate) type Subscriptions = Arc<Vec<(i32, Vec<String>)>>;
+use crate::domain::{DeliveryOrder, Event};
+
+/// A webhook that takes new deliveries, as SignalEvent needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Subscriber {
+    pub id: i32,
+    /// The event names it subscribes to (patterns included).
+    pub events: Vec<String>,
+    /// Decides each delivery's record (`DeliveryOrder::record_key`).
+    pub order: DeliveryOrder,
+}
+
+/// Every webhook that takes new deliveries.
+pub(crate) type Subscriptions = Arc<Vec<Subscriber>>;
+
+/// A delivery to queue: its webhook and, when ordered, its record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub webhook_id: i32,
+    pub record_key: Option<String>,
+}
+
+/// The subscribers whose subscriptions match the event name `name`.
+pub(crate) fn subscribers_of<'a>(
+    subscriptions: &'a [Subscriber],
+    name: &'a str,
+) -> impl Iterator<Item = &'a Subscriber> + 'a {
+    subscriptions.iter().filter(move |s| {
+        crate::domain::subscription_matches(s.events.iter().map(String::as_str), name)
+    })
+}
+
+/// The deliveries `event` makes: one per matching subscriber.
+pub(crate) fn targets(subscriptions: &[Subscriber], event: &Event) -> Vec<Target> {
+    subscribers_of(subscriptions, &event.name)
+        .map(|s| Target {
+            webhook_id: s.id,
+            record_key: s.order.record_key(event),
+        })
+        .collect()
+}
 
 /// A generation-checked cache: a load that started before an invalidation can never be
 /// served after it.
@@ -58,11 +97,16 @@ mod tests {
         assert!(cache.get().is_none());
         let before = cache.generation();
         cache.invalidate(); // a webhook saved while the load was reading
-        cache.store(before, Arc::new(vec![(1, vec!["contact.created".into()])]));
+        let subscriber = |id: i32, event: &str| Subscriber {
+            id,
+            events: vec![event.into()],
+            order: DeliveryOrder::Any,
+        };
+        cache.store(before, Arc::new(vec![subscriber(1, "contact.created")]));
         assert!(cache.get().is_none(), "a stale load must not be served");
         let now = cache.generation();
-        cache.store(now, Arc::new(vec![(2, vec!["*".into()])]));
-        assert_eq!(cache.get().map(|s| s[0].0), Some(2));
+        cache.store(now, Arc::new(vec![subscriber(2, "*")]));
+        assert_eq!(cache.get().map(|s| s[0].id), Some(2));
         cache.invalidate();
         assert!(cache.get().is_none());
     }

@@ -4,13 +4,14 @@ use async_trait::async_trait;
 
 use super::StoreResult;
 use super::backend::{Backend, ConnOf};
+use super::record_order;
 use super::rows::{
     PENDING, StoreRow, WEBHOOK_COLUMNS, readable_webhooks, to_json, webhook_from_row,
 };
 use super::secret_box::SecretBox;
 use super::sql::{Arg, Conn};
 use crate::domain::outbox::restarts;
-use crate::domain::{Millis, WebhookRecord, WebhookState};
+use crate::domain::{DeliveryOrder, Millis, WebhookRecord, WebhookState};
 
 #[async_trait]
 pub trait Webhooks: Send + Sync + 'static {
@@ -36,7 +37,7 @@ pub trait Webhooks: Send + Sync + 'static {
 }
 
 /// The definition columns, in [`WEBHOOK_COLUMNS`] order from `name` to `previous_secret_until`.
-const DEFINITION_COLUMNS: [&str; 21] = [
+const DEFINITION_COLUMNS: [&str; 22] = [
     "name",
     "events",
     "target_url",
@@ -55,6 +56,7 @@ const DEFINITION_COLUMNS: [&str; 21] = [
     "description",
     "notify_via",
     "notify_when",
+    "delivery_order",
     "app_id",
     "previous_secret",
     "previous_secret_until",
@@ -82,6 +84,7 @@ fn definition_args<'a>(w: &'a WebhookRecord, secrets: &SecretBox) -> StoreResult
         Arg::OptText(w.description.as_deref()),
         Arg::Long(i64::from(w.notify_via.0)),
         Arg::Long(i64::from(w.notify_when.0)),
+        Arg::Long(w.delivery_order as i64),
         Arg::OptLong(w.app_id),
         Arg::OptString(secrets.seal_secret(previous.map(|p| p.secret.as_str()))?),
         Arg::OptLong(previous.map(|p| p.valid_until)),
@@ -150,6 +153,13 @@ impl<B: Backend> Webhooks for B {
                 &[Arg::Long(w.updated), Arg::Int(w.id), Arg::Long(PENDING)],
             )
             .await?;
+            tx.announce_work().await?;
+        }
+        if done
+            && w.delivery_order == DeliveryOrder::Any
+            && record_order::release_webhook(&mut *tx, w.id).await? > 0
+        {
+            // No longer ordered: what waited behind its record's open delivery goes now.
             tx.announce_work().await?;
         }
         B::commit(tx).await?;

@@ -249,7 +249,7 @@ async fn bad_parameters_are_400s_naming_them() {
         ("to=2026-13-01T00:00:00Z", "to '2026-13-01T00:00:00Z'"),
         (
             "status=lost",
-            "status 'lost' is not one of pending, retrying, delivered, parked, dead",
+            "status 'lost' is not one of pending, waiting, retrying, delivered, parked, dead",
         ),
         ("limit=0", "limit '0'"),
         ("limit=1001", "limit '1001'"),

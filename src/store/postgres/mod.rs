@@ -84,6 +84,11 @@ fn migrator() -> Migrator {
             "claim by webhook",
             include_str!("../../../migrations/postgres/0009_claim_by_webhook.sql"),
         ),
+        (
+            10,
+            "delivery order",
+            include_str!("../../../migrations/postgres/0010_delivery_order.sql"),
+        ),
     ])
 }
 
@@ -174,6 +179,17 @@ impl_conn!(PgConnection, Postgres, PgRow, |ids| *ids, {
             )
             .await?;
         row.flag("ours")
+    }
+
+    async fn lock_records(&mut self, ids: &[i64]) -> StoreResult<()> {
+        // One row per id, in the array's order (sorted by the caller): the locks are taken
+        // in that order.
+        self.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS u(k)",
+            &[Arg::Ids(ids)],
+        )
+        .await?;
+        Ok(())
     }
 });
 

@@ -9,7 +9,9 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use crate::domain::Event;
 use crate::store::group_commit::{ApplyBatch, BatchResult, BatchSql, Job, is_durable, run_batch};
-use crate::store::rows::{PENDING, StoreRow, to_json};
+use crate::store::record_order::{NewDelivery, new_deliveries, status_sql};
+use crate::store::rows::{StoreRow, to_json};
+use crate::store::subscriptions::Target;
 use crate::store::{AttemptRecord, StoreError, StoreResult};
 
 /// The batch side of group commit.
@@ -106,7 +108,7 @@ impl BatchSql for PgBatches {
     async fn insert_events(
         &self,
         conn: &mut PgConnection,
-        events: &[(&Event, Vec<i32>)],
+        events: &[(&Event, Vec<Target>)],
     ) -> StoreResult<()> {
         let column = |f: fn(&Event) -> String| events.iter().map(|(e, _)| f(e)).collect::<Vec<_>>();
         let rows = sqlx::query(
@@ -129,25 +131,19 @@ impl BatchSql for PgBatches {
         for row in &rows {
             row_of.insert(row.text("event_id")?, row.long("id")?);
         }
-        let (mut event_rows, mut webhook_ids, mut times) = (Vec::new(), Vec::new(), Vec::new());
-        for (event, webhooks) in events {
-            let row = *row_of.get(&event.event_id).ok_or_else(|| {
-                StoreError::Corrupt(format!("event {} was not inserted", event.event_id))
-            })?;
-            for webhook_id in webhooks {
-                event_rows.push(row);
-                webhook_ids.push(*webhook_id);
-                times.push(event.occurred_at);
-            }
-        }
-        sqlx::query(
-            "INSERT INTO deliveries (event_row, webhook_id, status, next_attempt_at, created_at) \
-             SELECT e, w, $4, t, t FROM UNNEST($1::bigint[], $2::int[], $3::bigint[]) AS u(e, w, t)",
-        )
-        .bind(event_rows)
-        .bind(webhook_ids)
-        .bind(times)
-        .bind(PENDING)
+        let deliveries = new_deliveries(events, &row_of)?;
+        let column = |f: fn(&NewDelivery) -> i64| deliveries.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO deliveries (event_row, webhook_id, status, next_attempt_at, created_at, record_key) \
+             SELECT e, w, {}, t, t, k \
+             FROM UNNEST($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::bool[]) AS u(e, w, t, k, b)",
+            status_sql("w", "k", "b")
+        )))
+        .bind(column(|d| d.event_row))
+        .bind(deliveries.iter().map(|d| d.webhook_id).collect::<Vec<_>>())
+        .bind(column(|d| d.at))
+        .bind(deliveries.iter().map(|d| d.record_key).collect::<Vec<_>>())
+        .bind(deliveries.iter().map(|d| d.behind).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
         Ok(())

@@ -97,6 +97,11 @@ fn migrator() -> Migrator {
             "claim by webhook",
             include_str!("../../../migrations/sqlite/0009_claim_by_webhook.sql"),
         ),
+        (
+            10,
+            "delivery order",
+            include_str!("../../../migrations/sqlite/0010_delivery_order.sql"),
+        ),
     ])
 }
 
@@ -202,9 +207,11 @@ impl Backend for SqliteStore {
     }
 
     fn nobody_subscribes(&self, event_name: &str) -> bool {
-        self.subscriptions
-            .get()
-            .is_some_and(|subs| super::rows::matching_webhooks(&subs, event_name).is_empty())
+        self.subscriptions.get().is_some_and(|subs| {
+            super::subscriptions::subscribers_of(&subs, event_name)
+                .next()
+                .is_none()
+        })
     }
 
     async fn release_orphaned_leases(&self) -> StoreResult<u64> {

@@ -8,12 +8,13 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use crate::domain::Event;
-use crate::store::StoreError;
-use crate::store::StoreResult;
 use crate::store::group_commit::{ApplyBatch, BatchResult, BatchSql, Job, is_durable, run_batch};
 use crate::store::outbox_sql::subscriptions;
+use crate::store::record_order::{new_deliveries, status_sql};
 use crate::store::rows::{PENDING, StoreRow, to_json};
-use crate::store::subscriptions::SubscriptionCache;
+use crate::store::sql::{Arg, Conn};
+use crate::store::subscriptions::{SubscriptionCache, Subscriptions, Target};
+use crate::store::{StoreError, StoreResult};
 
 /// Events per multi-row INSERT: 8 parameters each, well under SQLite's 32,766.
 const EVENTS_PER_INSERT: usize = 256;
@@ -63,10 +64,7 @@ impl ApplyBatch for SqliteBatches {
 impl BatchSql for SqliteBatches {
     type Conn = SqliteConnection;
 
-    async fn subscriptions(
-        &self,
-        conn: &mut SqliteConnection,
-    ) -> StoreResult<Arc<Vec<(i32, Vec<String>)>>> {
+    async fn subscriptions(&self, conn: &mut SqliteConnection) -> StoreResult<Subscriptions> {
         if let Some(subs) = self.subscriptions.get() {
             return Ok(subs);
         }
@@ -81,7 +79,7 @@ impl BatchSql for SqliteBatches {
     async fn insert_events(
         &self,
         conn: &mut SqliteConnection,
-        events: &[(&Event, Vec<i32>)],
+        events: &[(&Event, Vec<Target>)],
     ) -> StoreResult<()> {
         for chunk in events.chunks(EVENTS_PER_INSERT) {
             insert_events(conn, chunk).await?;
@@ -92,7 +90,7 @@ impl BatchSql for SqliteBatches {
 
 async fn insert_events(
     conn: &mut SqliteConnection,
-    events: &[(&Event, Vec<i32>)],
+    events: &[(&Event, Vec<Target>)],
 ) -> StoreResult<()> {
     let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
         "INSERT INTO events (event_id, name, primary_key, entity, changes, data, associate_id, occurred_at) ",
@@ -113,25 +111,41 @@ async fn insert_events(
     for row in &rows {
         row_of.insert(row.text("event_id")?, row.long("id")?);
     }
-    let mut deliveries = Vec::new();
-    for (event, targets) in events {
-        let row = *row_of.get(&event.event_id).ok_or_else(|| {
-            StoreError::Corrupt(format!("event {} was not inserted", event.event_id))
-        })?;
-        deliveries.extend(targets.iter().map(|w| (row, *w, event.occurred_at)));
-    }
-    for chunk in deliveries.chunks(DELIVERIES_PER_INSERT) {
+    let deliveries = new_deliveries(events, &row_of)?;
+    let (ordered, unordered): (Vec<_>, Vec<_>) =
+        deliveries.iter().partition(|d| d.record_key.is_some());
+    for chunk in unordered.chunks(DELIVERIES_PER_INSERT) {
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO deliveries (event_row, webhook_id, status, next_attempt_at, created_at) ",
         );
-        insert.push_values(chunk, |mut b, (event_row, webhook_id, at)| {
-            b.push_bind(*event_row)
-                .push_bind(*webhook_id)
+        insert.push_values(chunk, |mut b, d| {
+            b.push_bind(d.event_row)
+                .push_bind(d.webhook_id)
                 .push_bind(PENDING)
-                .push_bind(*at)
-                .push_bind(*at);
+                .push_bind(d.at)
+                .push_bind(d.at);
         });
         insert.build().execute(&mut *conn).await?;
+    }
+    // An ordered delivery's status depends on its record's open deliveries: one statement
+    // each (in order, so each sees the ones before it).
+    let sql = format!(
+        "INSERT INTO deliveries (event_row, webhook_id, status, next_attempt_at, created_at, record_key) \
+         VALUES ($1, $2, {}, $5, $5, $3)",
+        status_sql("$2", "$3", "$4")
+    );
+    for d in ordered {
+        conn.execute(
+            &sql,
+            &[
+                Arg::Long(d.event_row),
+                Arg::Int(d.webhook_id),
+                Arg::OptText(d.record_key),
+                Arg::Bool(d.behind),
+                Arg::Long(d.at),
+            ],
+        )
+        .await?;
     }
     Ok(())
 }
