@@ -87,7 +87,7 @@ pub async fn integrity(b: &mut Bench<'_>) -> Result<(), String> {
         None,
         None,
         format!(
-            "every (webhook, PrimaryKey) once, {} distinct EventIds (one per event); /metrics: \
+            "every (webhook, event) once, {} distinct EventIds (one per event); /metrics: \
              0 pending, {} delivered, 0 dead; {} requests received",
             thousands(event_ids as u64),
             thousands(queue.1 as u64),

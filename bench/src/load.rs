@@ -44,13 +44,63 @@ pub struct ClosedLoop {
     pub latencies: Vec<Duration>,
 }
 
-/// Signals `n` events named `event` (primary keys `pk_base..`) over `concurrency` workers,
-/// each sending its next call as soon as the previous one is answered; call `i` goes to node
-/// `nodes[i % nodes.len()]` (round-robin). Any failed call fails the run.
+/// How call `i` of a closed loop names its event: the event's number (unique in the run, what
+/// the receiver tells deliveries apart by) and its `PrimaryKey`.
+#[derive(Debug, Clone, Copy)]
+pub enum Keys {
+    /// Number and PrimaryKey `base + i`: every event its own record.
+    Unique(i32),
+    /// Number `base + i`, PrimaryKey `1 + i % records` (round-robin over the records), and a
+    /// record's calls one after another: call `i` is sent only once call `i - records` was
+    /// answered, so each record's events are accepted in the order of `i`.
+    Records { base: i32, records: usize },
+}
+
+impl Keys {
+    /// (number, PrimaryKey) of call `i`.
+    pub fn of(self, i: usize) -> (i32, i32) {
+        match self {
+            Keys::Unique(base) => (base + i as i32, base + i as i32),
+            Keys::Records { base, records } => (base + i as i32, 1 + (i % records.max(1)) as i32),
+        }
+    }
+}
+
+/// Per record, how many of its calls were answered: the turn of its next call.
+struct Turns {
+    done: Vec<tokio::sync::watch::Sender<usize>>,
+}
+
+impl Turns {
+    fn new(records: usize) -> Turns {
+        Turns {
+            done: (0..records.max(1))
+                .map(|_| tokio::sync::watch::channel(0).0)
+                .collect(),
+        }
+    }
+
+    /// Waits until the calls of call `i`'s record before it were answered. No deadlock: calls
+    /// are handed out in order, so the smallest one not answered never waits.
+    async fn wait(&self, i: usize) {
+        let (record, turn) = (i % self.done.len(), i / self.done.len());
+        let mut done = self.done[record].subscribe();
+        // The sender lives as long as `self`: an error cannot happen while we borrow it.
+        let _ = done.wait_for(|d| *d >= turn).await;
+    }
+
+    fn answered(&self, i: usize) {
+        self.done[i % self.done.len()].send_modify(|d| *d += 1);
+    }
+}
+
+/// Signals `n` events named `event` (numbered and keyed as `keys` says) over `concurrency`
+/// workers, each sending its next call as soon as the previous one is answered; call `i` goes
+/// to node `nodes[i % nodes.len()]` (round-robin). Any failed call fails the run.
 pub async fn closed_loop(
     nodes: &[Soap],
     event: &str,
-    pk_base: i32,
+    keys: Keys,
     n: usize,
     concurrency: usize,
     log: Option<Arc<SendLog>>,
@@ -59,17 +109,22 @@ pub async fn closed_loop(
         return Err("no node to signal".into());
     }
     let nodes: Arc<[Soap]> = nodes.into();
+    let turns = match keys {
+        Keys::Unique(_) => None,
+        Keys::Records { records, .. } => Some(Arc::new(Turns::new(records))),
+    };
     let next = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut workers = Vec::with_capacity(concurrency);
     for _ in 0..concurrency.max(1) {
-        let (nodes, event, next, stop, log) = (
+        let (nodes, event, next, stop, log, turns) = (
             nodes.clone(),
             event.to_string(),
             next.clone(),
             stop.clone(),
             log.clone(),
+            turns.clone(),
         );
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(n / concurrency.max(1) + 1);
@@ -78,16 +133,23 @@ pub async fn closed_loop(
                 if i >= n || stop.load(Ordering::Acquire) {
                     return Ok(latencies);
                 }
-                let pk = pk_base + i as i32;
+                let (number, pk) = keys.of(i);
+                if let Some(turns) = &turns {
+                    turns.wait(i).await;
+                }
                 let t = Instant::now();
                 if let Some(log) = &log {
                     log.set(i, t);
                 }
-                if let Err(e) = nodes[i % nodes.len()].signal(&event, pk).await {
+                let node = &nodes[i % nodes.len()];
+                if let Err(e) = node.signal_numbered(&event, pk, number).await {
                     stop.store(true, Ordering::Release);
                     return Err(e);
                 }
                 latencies.push(t.elapsed());
+                if let Some(turns) = &turns {
+                    turns.answered(i);
+                }
             }
         }));
     }
@@ -180,27 +242,22 @@ pub struct Verified {
     pub first_arrivals: Vec<Instant>,
 }
 
-/// Checks that `arrivals` hold exactly one delivery per webhook `0..hooks` and primary key
-/// `pk_base..pk_base + n`, with one EventId per event shared by its webhooks, matching the
+/// Checks that `arrivals` hold exactly one delivery per webhook `0..hooks` and event number
+/// `base..base + n`, with one EventId per event shared by its webhooks, matching the
 /// `X-SuperOffice-EventId` header. Duplicates are counted, not refused (at-least-once).
-pub fn verify(
-    arrivals: &[Arrival],
-    hooks: usize,
-    pk_base: i32,
-    n: usize,
-) -> Result<Verified, String> {
+pub fn verify(arrivals: &[Arrival], hooks: usize, base: i32, n: usize) -> Result<Verified, String> {
     let mut first: Vec<Option<Instant>> = vec![None; hooks * n];
     let mut ids: Vec<Option<&str>> = vec![None; n];
     let (mut unexpected, mut duplicates, mut header_mismatch, mut id_mismatch) = (0, 0, 0, 0);
     let mut examples = Vec::new();
     for a in arrivals {
-        let i = a.primary_key - i64::from(pk_base);
+        let i = a.number - i64::from(base);
         if a.hook >= hooks || i < 0 || i >= n as i64 {
             unexpected += 1;
             if examples.len() < 3 {
                 examples.push(format!(
-                    "unexpected delivery hook {} PrimaryKey {}",
-                    a.hook, a.primary_key
+                    "unexpected delivery hook {} event {} (PrimaryKey {})",
+                    a.hook, a.number, a.primary_key
                 ));
             }
             continue;
@@ -215,8 +272,8 @@ pub fn verify(
                 id_mismatch += 1;
                 if examples.len() < 3 {
                     examples.push(format!(
-                        "PrimaryKey {} came with EventIds {id} and {}",
-                        a.primary_key, a.event_id
+                        "event {} came with EventIds {id} and {}",
+                        a.number, a.event_id
                     ));
                 }
             }
@@ -265,11 +322,36 @@ mod tests {
         Arrival {
             phase: 0,
             hook,
+            number: pk,
             primary_key: pk,
             event_id: id.to_string(),
             header_matches: true,
             at: Instant::now(),
         }
+    }
+
+    #[test]
+    fn records_take_their_turns_in_call_order() {
+        use std::task::{Context, Waker};
+        let keys = Keys::Records {
+            base: 50,
+            records: 2,
+        };
+        assert_eq!(
+            (0..5).map(|i| keys.of(i)).collect::<Vec<_>>(),
+            [(50, 1), (51, 2), (52, 1), (53, 2), (54, 1)]
+        );
+        assert_eq!(Keys::Unique(7).of(3), (10, 10));
+        let turns = Turns::new(2);
+        let mut cx = Context::from_waker(Waker::noop());
+        // Call 2 is record 1's second: it waits for call 0, not for call 1 (record 2).
+        let mut third = std::pin::pin!(turns.wait(2));
+        assert!(third.as_mut().poll(&mut cx).is_pending());
+        turns.answered(1);
+        assert!(third.as_mut().poll(&mut cx).is_pending());
+        turns.answered(0);
+        assert!(third.as_mut().poll(&mut cx).is_ready());
+        assert!(std::pin::pin!(turns.wait(1)).poll(&mut cx).is_ready());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! ingest, end-to-end delivery throughput and latency, and prints a markdown table.
 //!
 //! Every load is bounded in count and time, and every delivery is checked: each expected
-//! (webhook, PrimaryKey) arrives, nothing unexpected does, duplicates are reported. Any
+//! (webhook, event) arrives, nothing unexpected does, duplicates are reported. Any
 //! failure, missing delivery or timeout exits non-zero. See `docs/PERFORMANCE.md`.
 //!
 //! `cargo run --release -p hookwire-bench -- [--smoke] [--hookwire PATH]`
@@ -13,6 +13,8 @@ mod cpu;
 mod integrity;
 mod load;
 mod locate;
+mod order_check;
+mod ordered;
 mod phases;
 mod plan;
 mod postgres_cpu;

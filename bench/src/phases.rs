@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::cluster::Node;
 use crate::cpu::CpuMeter;
-use crate::load::{SendLog, closed_loop, open_loop, verify};
+use crate::load::{Keys, SendLog, closed_loop, open_loop, verify};
 use crate::run::Bench;
 use crate::server::Server;
 use crate::stats::{ms, per_sec, summary, thousands};
@@ -20,6 +20,8 @@ pub const PHASE_LATENCY: usize = 4;
 pub const PHASE_LATENCY_FAST: usize = 5;
 pub const PHASE_CLUSTER_ONE: usize = 6;
 pub const PHASE_CLUSTER_FANOUT: usize = 7;
+pub const PHASE_ORDER_ANY: usize = 8;
+pub const PHASE_ORDER_PER_RECORD: usize = 9;
 
 /// Runs `fut`, failing with `what` timed out if it is not done by `deadline`.
 pub async fn by<T>(
@@ -66,7 +68,7 @@ pub async fn ingest_unsubscribed(b: &mut Bench<'_>) -> Result<(), String> {
         closed_loop(
             std::slice::from_ref(soap),
             "bench.unsubscribed",
-            base,
+            Keys::Unique(base),
             n,
             c,
             None,
@@ -121,7 +123,14 @@ pub async fn ingest_hooked(b: &mut Bench<'_>) -> Result<(), String> {
     let run = by(
         deadline,
         "ingest with 1 webhook",
-        closed_loop(std::slice::from_ref(soap), "bench.ingest", base, n, c, None),
+        closed_loop(
+            std::slice::from_ref(soap),
+            "bench.ingest",
+            Keys::Unique(base),
+            n,
+            c,
+            None,
+        ),
     )
     .await?;
     let cpu = cpu.read()?;
@@ -198,7 +207,7 @@ pub async fn delivery(
     let run = by(
         deadline,
         &what,
-        closed_loop(&soaps, &event, base, n, c, None),
+        closed_loop(&soaps, &event, Keys::Unique(base), n, c, None),
     )
     .await?;
     let expected = n * hooks;

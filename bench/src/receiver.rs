@@ -1,6 +1,7 @@
 //! The webhook receiver: an axum server on 127.0.0.1 that answers 200 at once and records,
-//! per request, the phase and webhook (from the path `/h/{phase}/{hook}`), the `PrimaryKey`
-//! and `EventId` of the JSON body, the `X-SuperOffice-EventId` header and the arrival time.
+//! per request, the phase and webhook (from the path `/h/{phase}/{hook}`), the `PrimaryKey`,
+//! `EventId` and the bench's event number (`FieldValues.number`) of the JSON body, the
+//! `X-SuperOffice-EventId` header and the arrival order and time.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -22,6 +23,10 @@ pub const MAX_PHASES: usize = 16;
 pub struct Arrival {
     pub phase: usize,
     pub hook: usize,
+    /// The bench's number of the event (unique in a run): the `number` of its Data; the
+    /// `PrimaryKey` if it has none.
+    pub number: i64,
+    /// Its record; the same as `number` except in the phases that spread events over records.
     pub primary_key: i64,
     /// `EventId` of the body.
     pub event_id: String,
@@ -37,12 +42,20 @@ struct Payload {
     event_id: String,
     #[serde(rename = "PrimaryKey")]
     primary_key: i64,
+    #[serde(rename = "FieldValues", default)]
+    field_values: Option<FieldValues>,
+}
+
+#[derive(Deserialize)]
+struct FieldValues {
+    number: Option<i64>,
 }
 
 #[derive(Default)]
 struct Inner {
     arrivals: Vec<Arrival>,
-    /// (phase, hook, primary key) seen at least once.
+    /// (phase, hook, event number) seen at least once; `arrivals` is in arrival order (pushed
+    /// under the lock).
     seen: HashSet<(usize, usize, i64)>,
     /// Requests that were not a well-formed delivery to `/h/{phase}/{hook}`.
     strays: Vec<String>,
@@ -50,7 +63,7 @@ struct Inner {
 
 struct Shared {
     inner: Mutex<Inner>,
-    /// Distinct (hook, primary key) pairs received per phase.
+    /// Distinct (hook, event number) pairs received per phase.
     distinct: [AtomicUsize; MAX_PHASES],
     requests: AtomicUsize,
 }
@@ -94,7 +107,7 @@ impl Receiver {
         format!("http://{}/h/{phase}/{hook}", self.addr)
     }
 
-    /// Distinct (hook, primary key) pairs of `phase` so far.
+    /// Distinct (hook, event number) pairs of `phase` so far.
     pub fn distinct(&self, phase: usize) -> usize {
         self.shared.distinct[phase].load(Ordering::Acquire)
     }
@@ -172,13 +185,18 @@ async fn handle(
         .get("x-superoffice-eventid")
         .and_then(|v| v.to_str().ok())
         == Some(payload.event_id.as_str());
+    let number = payload
+        .field_values
+        .and_then(|f| f.number)
+        .unwrap_or(payload.primary_key);
     let mut inner = shared.lock();
-    if inner.seen.insert((phase, hook, payload.primary_key)) {
+    if inner.seen.insert((phase, hook, number)) {
         shared.distinct[phase].fetch_add(1, Ordering::AcqRel);
     }
     inner.arrivals.push(Arrival {
         phase,
         hook,
+        number,
         primary_key: payload.primary_key,
         event_id: payload.event_id,
         header_matches,

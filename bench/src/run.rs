@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::Args;
 use crate::cluster::{self, CLUSTER_NODES, NodeSpec};
 use crate::integrity::integrity;
+use crate::ordered;
 use crate::phases::{
     self, PHASE_DELIVERY_FANOUT, PHASE_DELIVERY_ONE, PHASE_LATENCY, PHASE_LATENCY_FAST,
 };
@@ -19,7 +20,8 @@ use crate::stats::mib;
 use crate::value::{Num, Value};
 
 /// The deliveries one phase made: one per webhook `0..hooks` of receiver phase `phase` and
-/// per PrimaryKey `base..base + n`.
+/// per event number `base..base + n` (the PrimaryKey too, but in the phases that spread
+/// events over records).
 pub struct Expected {
     pub phase: usize,
     pub hooks: usize,
@@ -38,22 +40,22 @@ pub struct Bench<'a> {
     /// The PostgreSQL server's processes, when on PostgreSQL and found on this machine.
     pub postgres: Option<PostgresCpu>,
     pub report: &'a mut Report,
-    /// The next PrimaryKey no phase has signalled: each phase takes its own range, so that
-    /// every delivery names its phase's events only.
+    /// The next event number (and PrimaryKey) no phase has signalled: each phase takes its
+    /// own range, so that every delivery names its phase's events only.
     next_pk: i32,
     /// What every phase so far expects to arrive, for the final check.
     pub expected: Vec<Expected>,
 }
 
 impl Bench<'_> {
-    /// The first of `n` new PrimaryKeys.
+    /// The first of `n` new event numbers.
     pub fn take_pks(&mut self, n: usize) -> i32 {
         let base = self.next_pk;
         self.next_pk += n as i32;
         base
     }
 
-    /// The first of `n` new PrimaryKeys, each to be delivered to webhooks `0..hooks` of
+    /// The first of `n` new event numbers, each to be delivered to webhooks `0..hooks` of
     /// receiver phase `phase`.
     pub fn expect(&mut self, phase: usize, hooks: usize, n: usize) -> i32 {
         let base = self.take_pks(n);
@@ -277,6 +279,9 @@ async fn run_on(
              --postgres URL)"
         ));
     }
+    // Last, so that the phases before it measure what they always did.
+    ordered::ordered_delivery(&mut b).await?;
+    b.server.check_alive()?;
     integrity(&mut b).await?;
     shutdown(b).await
 }

@@ -210,6 +210,9 @@ pub struct Soap {
     http: reqwest::Client,
     webhook_url: String,
     credentials: String,
+    /// `{base}/api/v1/Webhook`, for what only REST carries (`DeliveryOrder`).
+    rest_webhook_url: String,
+    ticket: String,
 }
 
 impl Soap {
@@ -235,6 +238,8 @@ impl Soap {
             credentials: format!(
                 "<tns:Credentials><tns:Ticket>{ticket}</tns:Ticket></tns:Credentials>"
             ),
+            rest_webhook_url: format!("{base}/api/v1/Webhook"),
+            ticket,
         })
     }
 
@@ -262,27 +267,90 @@ impl Soap {
             .ok_or_else(|| format!("SaveWebhook gave no WebhookId: {reply}"))
     }
 
-    /// The SignalEvent envelope for `event` with `primary_key` and two typed Data fields.
-    pub fn signal_envelope(&self, event: &str, primary_key: i32) -> String {
+    /// Saves a new Active webhook subscribed to `event` through REST, with `DeliveryOrder`
+    /// `order` (`Any` or `PerRecord`, which SOAP does not carry), and returns its id. Fails
+    /// unless the saved webhook answers that order.
+    pub async fn save_webhook_ordered(
+        &self,
+        name: &str,
+        event: &str,
+        target: &str,
+        order: &str,
+    ) -> Result<i32, String> {
+        let body = serde_json::json!({
+            "Name": name,
+            "Events": [event],
+            "TargetUrl": target,
+            "Secret": "bench-secret",
+            "State": "Active",
+            "DeliveryOrder": order,
+        });
+        let url = &self.rest_webhook_url;
+        let response = self
+            .http
+            .post(url)
+            .header("Authorization", format!("SOTicket {}", self.ticket))
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| format!("POST {url}: {e}"))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("POST {url} reply: {e}"))?;
+        if status != reqwest::StatusCode::OK {
+            return Err(format!("POST {url}: HTTP {status}: {text}"));
+        }
+        let saved: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("POST {url}: not JSON ({e}): {text}"))?;
+        if saved["DeliveryOrder"] != order {
+            return Err(format!(
+                "POST {url}: asked DeliveryOrder {order}, the webhook has {}",
+                saved["DeliveryOrder"]
+            ));
+        }
+        saved["WebhookId"]
+            .as_i64()
+            .and_then(|id| i32::try_from(id).ok())
+            .filter(|id| *id > 0)
+            .ok_or_else(|| format!("POST {url} gave no WebhookId: {text}"))
+    }
+
+    /// The SignalEvent envelope for `event` with `primary_key` and two typed Data fields, both
+    /// naming the bench's event `number` (the receiver tells events apart by `number`).
+    pub fn signal_envelope(&self, event: &str, primary_key: i32, number: i32) -> String {
         let body = format!(
             "<tns:SignalEvent><tns:EventName>{event}</tns:EventName>\
              <tns:PrimaryKey>{primary_key}</tns:PrimaryKey><tns:Data>\
              <tns:StringObjectKeyValuePair><tns:Key>name</tns:Key>\
-             <tns:Value xsi:type=\"xsd:string\">Bench AS {primary_key}</tns:Value></tns:StringObjectKeyValuePair>\
+             <tns:Value xsi:type=\"xsd:string\">Bench AS {number}</tns:Value></tns:StringObjectKeyValuePair>\
              <tns:StringObjectKeyValuePair><tns:Key>number</tns:Key>\
-             <tns:Value xsi:type=\"xsd:int\">{primary_key}</tns:Value></tns:StringObjectKeyValuePair>\
+             <tns:Value xsi:type=\"xsd:int\">{number}</tns:Value></tns:StringObjectKeyValuePair>\
              </tns:Data></tns:SignalEvent>"
         );
         envelope(&self.credentials, &body)
     }
 
-    /// Calls SignalEvent; Ok only for HTTP 200 with `Succeeded` true.
+    /// Calls SignalEvent for event `number` = `primary_key`; Ok only for HTTP 200 with
+    /// `Succeeded` true.
     pub async fn signal(&self, event: &str, primary_key: i32) -> Result<(), String> {
+        self.signal_numbered(event, primary_key, primary_key).await
+    }
+
+    /// Calls SignalEvent for event `number` of record `primary_key`.
+    pub async fn signal_numbered(
+        &self,
+        event: &str,
+        primary_key: i32,
+        number: i32,
+    ) -> Result<(), String> {
         let reply = post(
             &self.http,
             &self.webhook_url,
             "Webhook/SignalEvent",
-            self.signal_envelope(event, primary_key),
+            self.signal_envelope(event, primary_key, number),
         )
         .await?;
         // A cheap check on the hot path; the full reply is in the error.
@@ -290,7 +358,7 @@ impl Soap {
             Ok(())
         } else {
             Err(format!(
-                "SignalEvent (PrimaryKey {primary_key}) failed: {reply}"
+                "SignalEvent (PrimaryKey {primary_key}, number {number}) failed: {reply}"
             ))
         }
     }

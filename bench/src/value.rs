@@ -15,6 +15,8 @@ pub enum Num {
     /// KiB, printed in MiB.
     Kib(u64),
     Count(u64),
+    /// A share (1.0 = all), printed as a whole percentage.
+    Percent(f64),
 }
 
 impl Num {
@@ -24,12 +26,13 @@ impl Num {
             Num::Time(d) => ms(d),
             Num::Kib(k) => mib(k),
             Num::Count(n) => thousands(n),
+            Num::Percent(p) => format!("{:.0} %", p * 100.0),
         }
     }
 
     fn value(self) -> f64 {
         match self {
-            Num::Rate(r) => r,
+            Num::Rate(r) | Num::Percent(r) => r,
             Num::Time(d) => d.as_secs_f64(),
             Num::Kib(k) | Num::Count(k) => k as f64,
         }
@@ -42,6 +45,7 @@ impl Num {
             Num::Time(_) => Num::Time(Duration::from_secs_f64(v.max(0.0))),
             Num::Kib(_) => Num::Kib(v.round().max(0.0) as u64),
             Num::Count(_) => Num::Count(v.round().max(0.0) as u64),
+            Num::Percent(_) => Num::Percent(v),
         }
     }
 }
@@ -134,6 +138,10 @@ mod tests {
             [Num::Rate(1234.4), Num::Count(5), Num::Kib(2048)],
         );
         assert_eq!(v.text(), "1,234/s; 5 of 2.0 MiB");
+        assert_eq!(
+            Value::new("{} of Any", [Num::Percent(0.476)]).text(),
+            "48 % of Any"
+        );
         assert_eq!(Value::new("{} and {}", [Num::Count(1)]).text(), "1 and ?");
     }
 

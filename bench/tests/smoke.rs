@@ -1,7 +1,8 @@
 //! `hookwire-bench --smoke --runs 2` runs end to end against the hookwire binary of this build:
 //! every phase completes, every delivery is checked, each run's table is printed and then the
 //! table of medians. With `HOOKWIRE_TEST_DATABASE_URL` set it runs on PostgreSQL
-//! (`--postgres`), with the 3-node phase and PostgreSQL's CPU.
+//! (`--postgres`), with the 3-node phase and PostgreSQL's CPU. The ordered-delivery phase
+//! (DeliveryOrder Any, then PerRecord) must find each record's events in signal order.
 //!
 //! The bench finds `hookwire` as a user's run does: beside itself in `target/debug`, built
 //! first by cargo (the bench sees cargo's `CARGO` and `CARGO_MANIFEST_DIR`), so the binary is
@@ -48,6 +49,8 @@ fn bench_smoke_run_prints_the_table() {
         "| delivery, 10 webhooks |",
         "| latency at 200/s |",
         "| latency at 500/s |",
+        "| delivery, 1 webhook, Any, 100 records |",
+        "| delivery, 1 webhook, PerRecord |",
         "| memory, peak |",
         "| integrity |",
         "| shutdown |",
@@ -94,6 +97,17 @@ fn bench_smoke_run_prints_the_table() {
     );
     assert!(cells[5].parse::<f64>().is_ok(), "bench CPUs: {ingest}");
     assert!(!stdout.contains("FAILED"), "{stdout}");
+    // The PerRecord phase checks each record's order at the receiver, in each run.
+    assert_eq!(
+        stdout.matches("; order kept: yes (100 records) |").count(),
+        2,
+        "{stdout}"
+    );
+    let per_record = median_table
+        .lines()
+        .find(|l| l.starts_with("| delivery, 1 webhook, PerRecord |"))
+        .unwrap_or_default();
+    assert!(per_record.contains(" % of Any |"), "{per_record}");
     let backend = if postgres.is_some() {
         "- database: PostgreSQL"
     } else {
