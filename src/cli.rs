@@ -15,8 +15,8 @@ use crate::store::{self, Revocation, Store};
 
 pub use crate::agent::{DeliveryFilter, RecoverWindow};
 pub use crate::observe::{LogFormat, init_logging};
-pub use deliveries::{list_deliveries, recover_deliveries, retry_delivery};
-pub use webhook::{WebhookChange, change_webhook, list_webhooks, show_webhook};
+pub use deliveries::{discard_delivery, list_deliveries, recover_deliveries, retry_delivery};
+pub use webhook::{OrderChoice, WebhookChange, change_webhook, list_webhooks, show_webhook};
 
 /// `hookwire serve`: runs until SIGTERM; prints the configuration summary once listening.
 pub async fn serve(config: ServeConfig) -> Result<(), String> {

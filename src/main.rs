@@ -105,6 +105,15 @@ enum WebhookAction {
         #[command(flatten)]
         db: WebhookDatabase,
     },
+    /// Set a webhook's DeliveryOrder: any (several deliveries at once, the default) or
+    /// per-record (a record's events one at a time, in the order they were accepted).
+    Order {
+        id: i32,
+        #[arg(value_enum)]
+        order: cli::OrderChoice,
+        #[command(flatten)]
+        db: WebhookDatabase,
+    },
     /// Delete a webhook and its undelivered events.
     Delete {
         id: i32,
@@ -119,7 +128,7 @@ enum DeliveriesAction {
     List {
         #[arg(long)]
         webhook: i32,
-        /// pending, retrying, delivered, parked or dead.
+        /// pending, waiting, retrying, delivered, parked or dead.
         #[arg(long)]
         status: Option<String>,
         /// Only deliveries of this event.
@@ -146,6 +155,17 @@ enum DeliveriesAction {
     /// Queue one delivery for a manual attempt now, whatever its state (the running server
     /// sends it; a parked one once its webhook is restarted). Counts towards nothing.
     Retry {
+        /// The delivery's id (`deliveries list`).
+        id: i64,
+        #[command(flatten)]
+        db: WebhookDatabase,
+    },
+    /// Set a queued delivery aside on the dead-letter list, unsent, so the next delivery of
+    /// its record may go (DeliveryOrder per-record). Counts towards nothing.
+    Discard {
+        /// The delivery's webhook.
+        #[arg(long)]
+        webhook: i32,
         /// The delivery's id (`deliveries list`).
         id: i64,
         #[command(flatten)]
@@ -381,6 +401,10 @@ async fn run_deliveries(action: DeliveriesAction) -> Result<(), String> {
         DeliveriesAction::Retry { id, db } => {
             cli::retry_delivery(id, &db.database, db.secret_key_file.as_deref()).await
         }
+        DeliveriesAction::Discard { webhook, id, db } => {
+            let key_file = db.secret_key_file.as_deref();
+            cli::discard_delivery(webhook, id, &db.database, key_file).await
+        }
         DeliveriesAction::Recover {
             webhook,
             since,
@@ -416,6 +440,7 @@ async fn run_webhook(action: WebhookAction) -> Result<(), String> {
         }
         WebhookAction::Stop { id, db } => (id, WebhookChange::Stop, db),
         WebhookAction::Restart { id, db } => (id, WebhookChange::Restart, db),
+        WebhookAction::Order { id, order, db } => (id, WebhookChange::Order(order.into()), db),
         WebhookAction::Delete { id, db } => (id, WebhookChange::Delete, db),
     };
     cli::change_webhook(id, change, &db.database, db.secret_key_file.as_deref()).await

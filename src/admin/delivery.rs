@@ -1,6 +1,8 @@
 //! One delivery of the Events tab (`/admin/webhooks/{id}/events/{deliveryId}`): what was
 //! sent, every attempt (time, duration, status or transport error, the head of the answer),
-//! and Retry, one attempt now through `WebhookAgent::retry_delivery`.
+//! Retry, one attempt now through `WebhookAgent::retry_delivery`, and Discard, a queued
+//! delivery set aside on the dead-letter list through `WebhookAgent::discard_delivery` (so the
+//! next delivery of its record may go, docs/ADMIN.md "Events").
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,9 +12,14 @@ use maud::{Markup, html};
 use super::layout::{csrf_field, error_page, page, time};
 use super::session::{AdminCaller, Flash, see_other};
 use super::webhook::{Tab, agent_error, header as webhook_header, load, no_such_webhook, parse_id};
-use crate::agent::DeliveryDetail;
+use crate::agent::{AgentError, DeliveryDetail};
 use crate::state::AppState;
-use crate::store::AttemptEntry;
+use crate::store::{AttemptEntry, DeliveryState};
+
+/// Why a waiting delivery has no Retry: the agent refuses it, as sending it would overtake
+/// the earlier delivery of its record.
+const WAITING_WHY: &str = "It waits for an earlier delivery of the same record (Delivery \
+     order: one record at a time): retry or discard that one first.";
 
 /// An HTTP status with its reason: `500 Internal Server Error`.
 pub fn status_words(code: i64) -> String {
@@ -23,13 +30,44 @@ pub fn status_words(code: i64) -> String {
         .map_or_else(|| code.to_string(), |why| format!("{code} {why}"))
 }
 
-/// The Retry button of a delivery.
-pub fn retry_form(session: &AdminCaller, webhook_id: i32, delivery_id: i64) -> Markup {
-    let action = format!("/admin/webhooks/{webhook_id}/events/{delivery_id}/retry");
+/// The Retry button of a delivery in `state`: disabled, saying why, on a waiting one.
+pub fn retry_form(
+    session: &AdminCaller,
+    webhook_id: i32,
+    delivery_id: i64,
+    state: DeliveryState,
+) -> Markup {
+    if state == DeliveryState::Waiting {
+        return html! { button.retry type="button" disabled title=(WAITING_WHY) { "Retry" } };
+    }
+    let action = format!("{}/retry", delivery_path(webhook_id, delivery_id));
     html! {
         form.inline.retry method="post" action=(action) {
             (csrf_field(session))
             button type="submit" { "Retry" }
+        }
+    }
+}
+
+/// The Discard button of a delivery, on a queued one only (pending, waiting, retrying,
+/// parked): the agent refuses the others.
+pub fn discard_form(
+    session: &AdminCaller,
+    webhook_id: i32,
+    delivery_id: i64,
+    state: DeliveryState,
+) -> Markup {
+    let queued = !matches!(state, DeliveryState::Delivered | DeliveryState::Dead);
+    let action = format!("{}/discard", delivery_path(webhook_id, delivery_id));
+    html! {
+        @if queued {
+            form.inline.discard method="post" action=(action) {
+                (csrf_field(session))
+                button.danger type="submit"
+                    title="Set it aside on the dead-letter list, unsent; the next delivery of its record may go" {
+                    "Discard"
+                }
+            }
         }
     }
 }
@@ -88,7 +126,11 @@ pub async fn show(
             dt { "Created" } dd { (time(Some(d.created))) }
             dt { "Next attempt" } dd { (time(d.next_attempt).replace("never", "none planned")) }
         }
-        (retry_form(&session, webhook.id, d.delivery_id))
+        div.actions {
+            (retry_form(&session, webhook.id, d.delivery_id, d.state))
+            (discard_form(&session, webhook.id, d.delivery_id, d.state))
+        }
+        @if d.state == DeliveryState::Waiting { p.hint #waiting-why { (WAITING_WHY) } }
         h3 { "Attempts" }
         @if attempts.is_empty() { p.empty { "Not tried yet." } }
         @else {
@@ -154,6 +196,11 @@ pub async fn retry(
         .await
     {
         Ok(attempt) => attempt,
+        // Waiting for its record's turn (a page older than the delivery's state).
+        Err(AgentError::Conflict(why)) => {
+            let flash = Flash::error(format!("Not retried: {why}."));
+            return see_other(&delivery_path(id, delivery_id), Some(flash));
+        }
         Err(e) => return agent_error(e),
     };
     let ok = attempt.status.is_some_and(|s| (200..300).contains(&s));
@@ -171,6 +218,35 @@ pub async fn retry(
             result_words(&attempt),
             attempt.duration_ms
         ))
+    };
+    see_other(&delivery_path(id, delivery_id), Some(flash))
+}
+
+/// `POST /admin/webhooks/{id}/events/{deliveryId}/discard`: the queued delivery goes to the
+/// dead-letter list unsent ("discarded by an operator"), then its page, saying so.
+pub async fn discard(
+    State(state): State<AppState>,
+    session: AdminCaller,
+    Path((raw_id, raw_delivery)): Path<(String, String)>,
+) -> Response {
+    let Some(id) = parse_id(&raw_id) else {
+        return no_such_webhook(&raw_id);
+    };
+    let Some(delivery_id) = parse_delivery(&raw_delivery) else {
+        return no_such_delivery(&raw_delivery);
+    };
+    let flash = match state
+        .agent
+        .discard_delivery(&session.caller, id, delivery_id)
+        .await
+    {
+        Ok(_) => Flash::notice(format!(
+            "Discarded: delivery {delivery_id} is a dead letter now, unsent; the next \
+             delivery of its record may go."
+        )),
+        // Delivered, dead already, or being sent right now: the agent says which.
+        Err(AgentError::Conflict(why)) => Flash::error(format!("Not discarded: {why}.")),
+        Err(e) => return agent_error(e),
     };
     see_other(&delivery_path(id, delivery_id), Some(flash))
 }

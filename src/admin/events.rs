@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::delivery::{retry_form, status_words};
+use super::delivery::{discard_form, retry_form, status_words};
 use super::layout::{csrf_field, error_page, page, time};
 use super::session::{AdminCaller, Flash, see_other};
 use super::webhook::{Tab, agent_error, header as webhook_header, load, no_such_webhook, parse_id};
@@ -347,7 +347,13 @@ fn row(session: &AdminCaller, id: i32, d: &DeliverySummary) -> Markup {
             td { span class=(format!("state {state}")) { (state) } }
             td.attempts { (d.attempts) }
             td.error-code { (error_code) }
-            td { @if d.state != DeliveryState::Delivered { (retry_form(session, id, d.delivery_id)) } }
+            td.actions {
+                @if d.state != DeliveryState::Delivered {
+                    (retry_form(session, id, d.delivery_id, d.state))
+                }
+                " "
+                (discard_form(session, id, d.delivery_id, d.state))
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
-use super::form_fields::{Field, WebhookForm};
+use super::form_fields::{DELIVERY_ORDERS, Field, WebhookForm};
 use super::layout::{badge, csrf_field, error_page, page, time};
 use super::session::{AdminCaller, Flash, see_other};
 use super::webhook::{load, no_such_webhook, parse_id};
@@ -23,6 +23,13 @@ use crate::state::AppState;
 
 /// Where a form sends Send test: the same fields, plus which webhook it edits.
 const TEST_PATH: &str = "/admin/webhooks/test";
+
+/// What PerRecord promises, in the words of docs/DELIVERY.md "Ordered delivery".
+const DELIVERY_ORDER_HINT: &str = "One record at a time: the events of one record (its entity \
+     and PrimaryKey, e.g. contact 42) reach the target in the order they were accepted; a \
+     later one waits until the one before is delivered or set aside (a dead letter, or Discard \
+     on the Events tab). Different records still go in parallel. Events with PrimaryKey 0 are \
+     not ordered.";
 
 /// Everything a form page shows besides the fields.
 #[derive(Default)]
@@ -308,6 +315,8 @@ fn render(
             }
             fieldset {
                 legend { "Advanced" }
+                (select_field(Field::DeliveryOrder, "Delivery order", DELIVERY_ORDER_HINT,
+                    &DELIVERY_ORDERS, &form.delivery_order, error_for(Field::DeliveryOrder)))
                 (area_field(Field::Headers, "Custom headers",
                     "One a line: Name: value. Sent with every delivery.",
                     &form.headers, error_for(Field::Headers)))
@@ -354,6 +363,30 @@ fn area_field(field: Field, label: &str, hint: &str, value: &str, error: Option<
         label for=(id) { (label) }
         textarea id=(id) name=(id) rows="3" aria-invalid=[error.map(|_| "true")]
             aria-describedby=[described] { (value) }
+        (hint_and_error(id, hint, error))
+    }
+}
+
+/// A choice among `options` (value, words) with its label, hint and the agent's message
+/// about it.
+fn select_field(
+    field: Field,
+    label: &str,
+    hint: &str,
+    options: &[(&str, &str)],
+    value: &str,
+    error: Option<&str>,
+) -> Markup {
+    let id = field.id();
+    let described = described_by(id, hint, error);
+    html! {
+        label for=(id) { (label) }
+        select id=(id) name=(id) aria-invalid=[error.map(|_| "true")]
+            aria-describedby=[described] {
+            @for (choice, words) in options {
+                option value=(choice) selected[value.eq_ignore_ascii_case(choice)] { (words) }
+            }
+        }
         (hint_and_error(id, hint, error))
     }
 }

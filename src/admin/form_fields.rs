@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use crate::agent::WebhookCarrier;
-use crate::domain::{NotifyVia, NotifyWhen, TypedValue, WebhookInput, WebhookState};
+use crate::domain::{DeliveryOrder, NotifyVia, NotifyWhen, TypedValue, WebhookInput, WebhookState};
 
 /// What the form posts; a missing field (an unticked checkbox) is empty.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -35,6 +35,23 @@ pub struct WebhookForm {
     pub headers: String,
     /// `key=value`, one a line.
     pub properties: String,
+    /// `Any` or `PerRecord` (the select's values); empty (a form without the field) keeps the
+    /// stored order, or the default on a new webhook.
+    pub delivery_order: String,
+}
+
+/// The Delivery order select's choices: the wire value and what it means to an operator.
+pub const DELIVERY_ORDERS: [(&str, &str); 2] = [
+    ("Any", "Any order (fastest)"),
+    ("PerRecord", "One record at a time, in order"),
+];
+
+/// What `order` means, as the form's select says it.
+pub fn delivery_order_words(order: DeliveryOrder) -> &'static str {
+    DELIVERY_ORDERS
+        .iter()
+        .find(|(wire, _)| *wire == order.to_wire())
+        .map_or("", |(_, words)| words)
 }
 
 /// A form field, as the page names it (its `id`).
@@ -47,6 +64,7 @@ pub enum Field {
     ErrorAssociates,
     Headers,
     Properties,
+    DeliveryOrder,
 }
 
 impl Field {
@@ -59,6 +77,7 @@ impl Field {
             Field::ErrorAssociates => "error_associates",
             Field::Headers => "headers",
             Field::Properties => "properties",
+            Field::DeliveryOrder => "delivery_order",
         }
     }
 
@@ -73,6 +92,7 @@ impl Field {
             ("ErrorAssociates", Field::ErrorAssociates),
             ("Headers", Field::Headers),
             ("Properties", Field::Properties),
+            ("DeliveryOrder", Field::DeliveryOrder),
         ]
         .into_iter()
         .find(|(prefix, _)| message.starts_with(prefix))
@@ -166,6 +186,16 @@ impl WebhookForm {
         } else {
             Some(WebhookState::Stopped)
         };
+        let delivery_order = match self.delivery_order.trim() {
+            "" => None,
+            typed => Some(DeliveryOrder::parse(typed).ok_or_else(|| FieldError {
+                field: Field::DeliveryOrder,
+                message: format!(
+                    "DeliveryOrder '{typed}' is not one of {}",
+                    DeliveryOrder::NAMES.join(", ")
+                ),
+            })?),
+        };
         let description = self.description.trim();
         Ok(WebhookInput {
             webhook_id: id,
@@ -178,7 +208,7 @@ impl WebhookForm {
             headers: Some(headers),
             properties: Some(properties),
             errors_email: None,
-            delivery_order: None,
+            delivery_order,
             error_emails: Some(words(&self.error_emails)),
             error_associates: Some(error_associates),
             description: Some((!description.is_empty()).then(|| description.to_string())),
@@ -230,6 +260,7 @@ impl WebhookForm {
                     .map(|(k, v)| format!("{k}={}", v.lexical()))
                     .collect(),
             ),
+            delivery_order: webhook.delivery_order.to_wire().to_string(),
         }
     }
 }
@@ -254,6 +285,7 @@ mod tests {
         webhook.notify_via = NotifyVia(NotifyVia::IN_APP);
         webhook.notify_when = NotifyWhen(NotifyWhen::DISABLING);
         webhook.error_associates = vec![(2, None)];
+        webhook.delivery_order = DeliveryOrder::PerRecord;
         let input = WebhookForm::of(&webhook)
             .to_input(7, Some(&webhook))
             .unwrap();
@@ -265,6 +297,7 @@ mod tests {
         assert_eq!(input.notify_when, Some(webhook.notify_when));
         assert_eq!(input.error_associates, Some(vec![2]));
         assert_eq!(input.state, Some(WebhookState::Active));
+        assert_eq!(input.delivery_order, Some(DeliveryOrder::PerRecord));
     }
 
     #[test]
@@ -302,5 +335,23 @@ mod tests {
             Some(Field::TargetUrl)
         );
         assert_eq!(Field::named_in("The test ping to x failed"), None);
+        let form = WebhookForm {
+            delivery_order: "Sideways".into(),
+            ..WebhookForm::default()
+        };
+        let e = form.to_input(0, None).unwrap_err();
+        assert_eq!(e.field, Field::DeliveryOrder);
+        assert_eq!(
+            e.message,
+            "DeliveryOrder 'Sideways' is not one of Any, PerRecord"
+        );
+        assert_eq!(
+            WebhookForm::default()
+                .to_input(1, None)
+                .unwrap()
+                .delivery_order,
+            None,
+            "a form without the field keeps the stored order"
+        );
     }
 }

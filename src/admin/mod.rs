@@ -8,7 +8,7 @@
 //! - `list`: the webhook list (sorting, filters, live body); `actions`: its row actions;
 //! - `webhook`: one webhook (fields, counters, actions, Send test); `events`: its Events tab
 //!   (the delivery log, filters, paging, Export CSV, Recover); `delivery`: one delivery's
-//!   attempts and Retry.
+//!   attempts, Retry and Discard.
 //! - `form` (with `form_fields`): creating and editing a webhook, Send test, Regenerate secret;
 //! - `alerts`: the in-app alerts and the navigation's unread count.
 //!
@@ -77,6 +77,10 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         .route(
             "/admin/webhooks/{id}/events/{delivery}/retry",
             post(delivery::retry),
+        )
+        .route(
+            "/admin/webhooks/{id}/events/{delivery}/discard",
+            post(delivery::discard),
         )
         .route("/admin/webhooks/new", get(form::new).post(form::create))
         .route("/admin/webhooks/test", post(form::test))

@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
+use super::form_fields::delivery_order_words;
 use super::layout::{badge, csrf_field, error_page, page, time};
 use super::session::AdminCaller;
 use crate::agent::{AgentError, WebhookCarrier, WebhookResult};
@@ -256,6 +257,8 @@ fn definition(w: &WebhookCarrier) -> Markup {
             dt { "Target URL" } dd { code { (w.target_url.as_deref().unwrap_or_default()) } }
             dt { "Secret" } dd { (secret) }
             dt { "Type" } dd { (w.kind.as_deref().unwrap_or_default()) }
+            dt { "Delivery order" }
+            dd.delivery-order { (delivery_order_words(w.delivery_order)) }
             dt { "Custom headers" }
             dd {
                 @if w.headers.is_empty() { "None" }

@@ -1,6 +1,6 @@
-//! `hookwire deliveries list|retry|recover|dead-letters|replay`: the delivery log and the
-//! operator's actions on it, on the database of a running server, through [`WebhookAgent`]
-//! (the same rules as REST: docs/REST.md, Deliveries; Retry and Recover).
+//! `hookwire deliveries list|retry|discard|recover|dead-letters|replay`: the delivery log and
+//! the operator's actions on it, on the database of a running server, through [`WebhookAgent`]
+//! (the same rules as REST: docs/REST.md, Deliveries; Retry, Discard and Recover).
 
 use std::path::Path;
 
@@ -64,6 +64,24 @@ pub async fn retry_delivery(
         .await
         .map_err(|e| e.to_string())?;
     println!("delivery {delivery_id} queued for a manual attempt now");
+    Ok(())
+}
+
+/// `hookwire deliveries discard --webhook ID DELIVERY`: a queued delivery set aside on the
+/// dead-letter list, unsent, so the next delivery of its record may go (the running server
+/// sends that one).
+pub async fn discard_delivery(
+    webhook_id: i32,
+    delivery_id: i64,
+    database: &DatabaseConfig,
+    key_file: Option<&Path>,
+) -> Result<(), String> {
+    let agent = agent(database, key_file).await?;
+    agent
+        .discard_delivery(&operator(), webhook_id, delivery_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("delivery {delivery_id} discarded: a dead letter now, unsent");
     Ok(())
 }
 

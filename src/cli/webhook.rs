@@ -1,18 +1,20 @@
-//! `hookwire webhook list|show|stop|restart|delete`: the operator's view of the webhooks, on
-//! the database of a running server (or none). Every command goes through [`WebhookAgent`],
-//! so a restart follows the same rule as a SaveWebhook setting State Active (counters reset,
-//! parked deliveries due now, `webhook{id}.started` fired), written once in the agent.
+//! `hookwire webhook list|show|stop|restart|order|delete`: the operator's view of the
+//! webhooks, on the database of a running server (or none). Every command goes through
+//! [`WebhookAgent`], so a restart follows the same rule as a SaveWebhook setting State Active
+//! (counters reset, parked deliveries due now, `webhook{id}.started` fired), and `order` the
+//! same as a REST PATCH of `DeliveryOrder` alone (docs/DELIVERY.md, "Ordered delivery"),
+//! each written once in the agent.
 
 use std::path::Path;
 use std::time::Duration;
 
-use crate::agent::{AgentSettings, WebhookAgent, WebhookCarrier, WebhookFilter};
+use crate::agent::{AgentError, AgentSettings, WebhookAgent, WebhookCarrier, WebhookFilter};
 use crate::auth::{Auth, Caller};
 use crate::config::DatabaseConfig;
 use crate::delivery::Wakeup;
 use crate::delivery::payload::timestamp;
 use crate::delivery::sender::{Sender, SenderSettings};
-use crate::domain::{Associate, WebhookState};
+use crate::domain::{Associate, DeliveryOrder, WebhookInput, WebhookState};
 use crate::store;
 
 /// What an operator command does to one webhook.
@@ -20,7 +22,28 @@ use crate::store;
 pub enum WebhookChange {
     Stop,
     Restart,
+    /// Sets `DeliveryOrder`, nothing else.
+    Order(DeliveryOrder),
     Delete,
+}
+
+/// `webhook order`'s values as typed; clap names them in its help and in the error of any
+/// other value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OrderChoice {
+    /// Any order, several deliveries at once whatever their records (the default).
+    Any,
+    /// One record at a time: a record's events in the order they were accepted.
+    PerRecord,
+}
+
+impl From<OrderChoice> for DeliveryOrder {
+    fn from(choice: OrderChoice) -> DeliveryOrder {
+        match choice {
+            OrderChoice::Any => DeliveryOrder::Any,
+            OrderChoice::PerRecord => DeliveryOrder::PerRecord,
+        }
+    }
 }
 
 /// `hookwire webhook list`: a tab-separated table, by id.
@@ -67,7 +90,7 @@ pub async fn show_webhook(
     Ok(())
 }
 
-/// `hookwire webhook stop|restart|delete ID`.
+/// `hookwire webhook stop|restart|delete ID`, `hookwire webhook order ID any|per-record`.
 pub async fn change_webhook(
     id: i32,
     change: WebhookChange,
@@ -85,6 +108,21 @@ pub async fn change_webhook(
             .set_webhook_state(&caller, id, WebhookState::Active)
             .await
             .map(|w| format!("webhook {id} is {}", w.state)),
+        WebhookChange::Order(order) => agent
+            .update_webhook(&caller, id, None, |_| {
+                Ok::<_, AgentError>(WebhookInput {
+                    webhook_id: id,
+                    delivery_order: Some(order),
+                    ..WebhookInput::default()
+                })
+            })
+            .await
+            .map(|w| {
+                format!(
+                    "webhook {id} DeliveryOrder is {}",
+                    w.delivery_order.to_wire()
+                )
+            }),
         WebhookChange::Delete => agent
             .delete_webhook(&caller, id)
             .await
@@ -96,7 +134,7 @@ pub async fn change_webhook(
             Ok(())
         }
         // The agent's NotFound is NetServer's wording; the CLI says the same in its own.
-        Err(crate::agent::AgentError::NotFound(_)) => Err(not_found(id)),
+        Err(AgentError::NotFound(_)) => Err(not_found(id)),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -114,6 +152,7 @@ fn describe(w: &WebhookCarrier) -> String {
         ("State", w.state.to_string()),
         ("TargetUrl", w.target_url.clone().unwrap_or_default()),
         ("Events", w.events.join(", ")),
+        ("DeliveryOrder", w.delivery_order.to_wire().to_string()),
         ("Type", w.kind.clone().unwrap_or_default()),
         (
             "Secret",

@@ -2,8 +2,10 @@
 //! in a real headless Chromium against a real receiver, a failing delivery shows its attempts
 //! and the answers' heads, Retry delivers it with its EventId, the table refreshes by itself,
 //! Recover re-sends the dead letters of a window, the webhook page shows its fields, counters
-//! and LastError, and Send test shows the target's answer; over HTTP, Export CSV gives the
-//! rows shown, the pages page, and every page is readable as served (without JavaScript).
+//! and LastError, and Send test shows the target's answer; Discard (issue 17) sets a queued
+//! delivery of a PerRecord webhook aside and the next of its record goes, a waiting one has no
+//! Retry; over HTTP, Export CSV gives the rows shown, the pages page, and every page is
+//! readable as served (without JavaScript).
 
 use std::time::Duration;
 
@@ -180,6 +182,214 @@ async fn a_failing_delivery_shows_its_attempts_and_retry_delivers_it() {
         "document.querySelectorAll('table.deliveries tbody tr').length === 2",
     )
     .await;
+    browser.close().await;
+}
+
+/// Whether the page has an element `css`, now (no waiting).
+async fn has(browser: &Browser, css: &str) -> bool {
+    browser
+        .run(&format!("return !!document.querySelector({css:?});"))
+        .await
+        == json!(true)
+}
+
+/// One delivery over REST.
+async fn delivery(api: &Api, id: i64, delivery: i64) -> Value {
+    api.get(&format!("/api/v1/Webhook/{id}/Deliveries/{delivery}"))
+        .send()
+        .await
+        .ok()
+}
+
+#[tokio::test]
+async fn discard_sets_a_queued_delivery_aside_and_the_next_of_its_record_goes() {
+    let receiver = Receiver::start().await;
+    receiver.set_answer(Answer::status(500).with_body("receiver down"));
+    // One quick failed cycle, then the next is a minute away: the first stays retrying.
+    let api = start(&["--retry-delays-ms", "10,10", "--failures-to-disable", "100"]).await;
+    let id = create(&api, &receiver, json!({"DeliveryOrder": "PerRecord"})).await;
+    for _ in 0..3 {
+        signal(&api, 7).await;
+    }
+    // The first of record 7 fails its cycle; the two after it wait for it.
+    deliveries_when(&api, id, "?status=retrying", |d| {
+        d.len() == 1 && d[0]["Attempts"] == 3
+    })
+    .await;
+    let listed = api
+        .get(&format!("/api/v1/Webhook/{id}/Deliveries"))
+        .send()
+        .await
+        .ok();
+    let listed = listed["Deliveries"].as_array().cloned().unwrap_or_default();
+    let ids: Vec<i64> = listed
+        .iter()
+        .filter_map(|d| d["DeliveryId"].as_i64())
+        .collect();
+    let event_ids: Vec<String> = listed
+        .iter()
+        .filter_map(|d| d["EventId"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(ids.len(), 3, "{listed:?}");
+    // Newest first.
+    let (third, second, first) = (ids[0], ids[1], ids[2]);
+
+    let browser = Browser::start().await;
+    browser.sign_in(&api.server).await;
+    browser
+        .open(&api.server, &format!("/admin/webhooks/{id}/events"))
+        .await;
+    browser.find("table.deliveries").await;
+    assert_eq!(
+        column(&browser, ".state").await,
+        ["waiting", "waiting", "retrying"]
+    );
+    // Each row's buttons: (Retry, Retry disabled, Discard).
+    let buttons = browser
+        .run(
+            "return [...document.querySelectorAll('table.deliveries tbody tr')].map(r => [\
+             !!r.querySelector('form.retry'), !!r.querySelector('button.retry[disabled]'), \
+             !!r.querySelector('form.discard')]);",
+        )
+        .await;
+    assert_eq!(
+        buttons,
+        json!([
+            [false, true, true],
+            [false, true, true],
+            [true, false, true]
+        ])
+    );
+    let why = browser
+        .find(&format!("tr[data-delivery='{third}'] button.retry"))
+        .await
+        .attr("title")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    assert!(why.contains("earlier delivery of the same record"), "{why}");
+
+    // Discard a waiting one: a dead letter, unsent; the last still waits for the first.
+    browser
+        .click(&format!("tr[data-delivery='{second}'] form.discard button"))
+        .await;
+    let flash = browser.text(".flash.notice").await;
+    assert!(
+        flash.starts_with(&format!(
+            "Discarded: delivery {second} is a dead letter now"
+        )),
+        "{flash}"
+    );
+    assert_eq!(browser.text("dd.status").await, "dead");
+    assert!(
+        !has(&browser, "form.discard").await,
+        "a dead letter has no Discard"
+    );
+    assert_eq!(delivery(&api, id, third).await["Status"], "waiting");
+
+    // A waiting delivery's own page says why it has no Retry; a Retry posted anyway is told.
+    browser
+        .open(&api.server, &format!("/admin/webhooks/{id}/events/{third}"))
+        .await;
+    assert!(has(&browser, "button.retry[disabled]").await);
+    assert!(
+        browser
+            .text("#waiting-why")
+            .await
+            .contains("retry or discard that one first")
+    );
+    let admin = AdminHttp::sign_in(&api.server).await;
+    let csrf = admin.csrf_token().await;
+    let retried = admin
+        .post(
+            &format!("/admin/webhooks/{id}/events/{third}/retry"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(retried.status, 303, "{}", retried.body);
+    assert!(
+        retried
+            .set_cookies()
+            .iter()
+            .any(|c| c.contains("Not+retried")),
+        "{:?}",
+        retried.set_cookies()
+    );
+
+    // The receiver is fixed; discarding the first lets the last of its record go.
+    receiver.set_answer(Answer::ok());
+    receiver.clear();
+    browser
+        .open(&api.server, &format!("/admin/webhooks/{id}/events"))
+        .await;
+    browser
+        .click(&format!("tr[data-delivery='{first}'] form.discard button"))
+        .await;
+    assert_eq!(browser.text("dd.status").await, "dead");
+    let seen = receiver.wait_for_requests(1, WAIT).await;
+    assert_eq!(seen[0].event_id(), Some(event_ids[0].as_str()));
+    deliveries_when(&api, id, "?status=delivered", |d| {
+        d.len() == 1 && d[0]["DeliveryId"] == third
+    })
+    .await;
+    assert!(
+        receiver
+            .requests()
+            .iter()
+            .all(|r| r.event_id() == Some(event_ids[0].as_str())),
+        "only the last was sent: {}",
+        receiver.summary()
+    );
+
+    // Both discarded ones are dead letters with the operator's reason.
+    let (ok, dead, err) =
+        api.server
+            .cli(&["deliveries", "dead-letters", "--webhook", &id.to_string()]);
+    assert!(ok, "{err}");
+    let reasons: Vec<(String, String)> = dead
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('\t').collect();
+            Some((cells.first()?.to_string(), cells.last()?.to_string()))
+        })
+        .collect();
+    let reason = "discarded by an operator".to_string();
+    assert_eq!(
+        reasons,
+        [
+            (first.to_string(), reason.clone()),
+            (second.to_string(), reason)
+        ],
+        "{dead}"
+    );
+
+    // A delivered one cannot be discarded: REST answers 409, the page says so.
+    api.post(&format!("/api/v1/Webhook/{id}/Deliveries/{third}/Discard"))
+        .send()
+        .await
+        .error(
+            409,
+            "InvalidOperationException",
+            &format!("delivery {third} is delivered: only a queued delivery can be discarded"),
+        );
+    let refused = admin
+        .post(
+            &format!("/admin/webhooks/{id}/events/{third}/discard"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, 303, "{}", refused.body);
+    assert!(
+        refused
+            .set_cookies()
+            .iter()
+            .any(|c| c.contains("Not+discarded")),
+        "{:?}",
+        refused.set_cookies()
+    );
+    assert_eq!(delivery(&api, id, third).await["Status"], "delivered");
     browser.close().await;
 }
 

@@ -1,8 +1,9 @@
-//! `hookwire deliveries list|retry|recover|dead-letters|replay` (README.md, "Operator
+//! `hookwire deliveries list|retry|discard|recover|dead-letters|replay` (README.md, "Operator
 //! commands") beside a running server on its database: the log as a table and as CSV, a
 //! retried dead delivery and a recovered window reach the receiver with their EventIds and
-//! count towards nothing, bad arguments are refused by name, and the old `dead-letters` names
-//! still work.
+//! count towards nothing, a discarded delivery waiting behind its record's failing one is a
+//! dead letter, unsent, and a delivered one cannot be discarded, bad arguments are refused by
+//! name, and the old `dead-letters` names still work.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -219,6 +220,92 @@ async fn list_retry_recover_and_the_dead_letter_names() {
     // The old replay name still works (nothing dead left).
     let said = run(&api, &["dead-letters", "replay", "--webhook", &id]);
     assert!(said.starts_with("0 dead deliveries"), "{said}");
+}
+
+#[tokio::test]
+async fn discard_sets_a_waiting_delivery_aside_and_refuses_a_delivered_one() {
+    let receiver = Receiver::start().await;
+    // One quick failed cycle, then the next is a minute away: the first stays retrying.
+    let api = Api::start(&[
+        "--allow-http-targets",
+        "--allow-targets",
+        "127.0.0.0/8",
+        "--no-save-ping",
+        "--retry-delays-ms",
+        "10,10",
+        "--failures-to-disable",
+        "100",
+        "--poll-interval-ms",
+        "100",
+    ])
+    .await;
+    let created = api
+        .create(json!({"Name": "ordered", "Events": ["contact.changed"],
+                       "TargetUrl": receiver.url("/in"), "State": "Active",
+                       "DeliveryOrder": "PerRecord"}))
+        .await;
+    let id = rest::id_of(&created).to_string();
+    let list = ["deliveries", "list", "--webhook", &id];
+    api.signal("contact.changed", 1).await;
+    let delivered = list_when(&api, &list, |r| r.len() == 1 && r[0][4] == "delivered").await;
+    let delivered = delivered[0][0].clone();
+
+    // Record 2's first delivery fails; the one after it waits.
+    receiver.set_answer(Answer::status(500));
+    api.signal("contact.changed", 2).await;
+    api.signal("contact.changed", 2).await;
+    let queued = list_when(&api, &list, |r| {
+        r.len() == 3 && r[0][4] == "waiting" && r[1][4] == "retrying" && r[1][5] == "3"
+    })
+    .await;
+    let (waiting, waiting_event) = (queued[0][0].clone(), queued[0][1].clone());
+
+    let said = run(&api, &["deliveries", "discard", "--webhook", &id, &waiting]);
+    assert_eq!(
+        said.trim(),
+        format!("delivery {waiting} discarded: a dead letter now, unsent")
+    );
+    let after = rows(&run(&api, &list));
+    assert_eq!(after[0][0], waiting);
+    assert_eq!(after[0][4], "dead", "{after:?}");
+    assert_eq!(
+        after[1][4], "retrying",
+        "the failing one is untouched: {after:?}"
+    );
+    let dead = run(&api, &["deliveries", "dead-letters", "--webhook", &id]);
+    let line = dead
+        .lines()
+        .find(|l| l.starts_with(&format!("{waiting}\t")))
+        .unwrap_or_else(|| panic!("{waiting} not a dead letter: {dead}"));
+    assert!(line.ends_with("\tdiscarded by an operator"), "{line}");
+    assert!(
+        !receiver.event_ids().contains(&waiting_event),
+        "a discarded delivery is not sent: {}",
+        receiver.summary()
+    );
+
+    // Not queued: a dead letter, a delivered delivery (the CLI and REST say the same).
+    let err = refused(&api, &["deliveries", "discard", "--webhook", &id, &waiting]);
+    assert!(
+        err.contains(&format!(
+            "delivery {waiting} is dead: only a queued delivery can be discarded"
+        )),
+        "{err}"
+    );
+    let why = format!("delivery {delivered} is delivered: only a queued delivery can be discarded");
+    let err = refused(
+        &api,
+        &["deliveries", "discard", "--webhook", &id, &delivered],
+    );
+    assert!(err.contains(&why), "{err}");
+    api.post(&format!(
+        "/api/v1/Webhook/{id}/Deliveries/{delivered}/Discard"
+    ))
+    .send()
+    .await
+    .error(409, "InvalidOperationException", &why);
+    let err = refused(&api, &["deliveries", "discard", "--webhook", &id, "987654"]);
+    assert!(err.contains("987654"), "{err}");
 }
 
 #[tokio::test]

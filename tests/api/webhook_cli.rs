@@ -1,8 +1,9 @@
-//! `hookwire webhook list|show|stop|restart|delete` (README.md, "Operator commands"), run
-//! beside a running server on its database: a webhook its receiver disabled shows as
+//! `hookwire webhook list|show|stop|restart|order|delete` (README.md, "Operator commands"),
+//! run beside a running server on its database: a webhook its receiver disabled shows as
 //! TooManyErrors, `restart` makes it Active and its parked deliveries reach the receiver once
-//! it is healthy, `stop` and `delete` are what SOAP's GetWebhook then answers, and an unknown
-//! id is refused by name.
+//! it is healthy, `stop` and `delete` are what SOAP's GetWebhook then answers, `order` sets
+//! DeliveryOrder alone as REST then answers (a value it does not know is refused naming the
+//! ones it does), and an unknown id is refused by name.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -203,4 +204,51 @@ fn listed_ids(list: &str) -> Vec<i32> {
         .skip(1)
         .filter_map(|l| l.split('\t').next()?.parse().ok())
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_sets_the_delivery_order_alone_and_a_bad_value_names_the_choices() {
+    let receiver = Receiver::start().await;
+    let server = start();
+    let ticket = server.ticket().await;
+    let id = save_webhook(&server, &ticket, &receiver.url("/cli")).await;
+    let path = format!("/api/v1/Webhook/{id}");
+    let before = server.get_json(&path).await;
+    assert_eq!(before["DeliveryOrder"], "Any", "{before}");
+
+    let said = run(
+        &server,
+        &["webhook", "order", &id.to_string(), "per-record"],
+    );
+    assert_eq!(
+        said.trim(),
+        format!("webhook {id} DeliveryOrder is PerRecord")
+    );
+    let after = server.get_json(&path).await;
+    assert_eq!(after["DeliveryOrder"], "PerRecord", "{after}");
+    for kept in ["Name", "State", "TargetUrl", "Events", "Registered"] {
+        assert_eq!(after[kept], before[kept], "{kept} changed: {after}");
+    }
+    let shown = run(&server, &["webhook", "show", &id.to_string()]);
+    assert!(shown.contains("DeliveryOrder: PerRecord\n"), "{shown}");
+
+    let said = run(&server, &["webhook", "order", &id.to_string(), "any"]);
+    assert_eq!(said.trim(), format!("webhook {id} DeliveryOrder is Any"));
+    assert_eq!(server.get_json(&path).await["DeliveryOrder"], "Any");
+
+    let (ok, out, err) = server.cli(&["webhook", "order", &id.to_string(), "sideways"]);
+    assert!(!ok, "order sideways succeeded: {out}");
+    assert!(
+        err.contains("'sideways'") && err.contains("any, per-record"),
+        "{err}"
+    );
+    assert_eq!(server.get_json(&path).await["DeliveryOrder"], "Any");
+
+    let unknown = (id + 1000).to_string();
+    let (ok, out, err) = server.cli(&["webhook", "order", &unknown, "any"]);
+    assert!(!ok, "order of webhook {unknown} succeeded: {out}");
+    assert!(
+        err.contains(&format!("no webhook with id {unknown}")),
+        "{err}"
+    );
 }
