@@ -140,7 +140,7 @@ fn wants_csv(headers: &HeaderMap) -> bool {
 /// A webhook's deliveries.
 #[utoipa::path(get, path = "/api/v1/Webhook/{id}/Deliveries", tag = "Webhook",
     params(("id" = i32, Path, description = "the webhook"),
-           ("status" = Option<String>, Query, description = "pending, retrying, delivered, parked or dead"),
+           ("status" = Option<String>, Query, description = "pending, waiting, retrying, delivered, parked or dead"),
            ("event" = Option<String>, Query, description = "deliveries of this event"),
            ("from" = Option<String>, Query, description = "created at or after (ISO 8601)"),
            ("to" = Option<String>, Query, description = "created at or before (ISO 8601)"),
