@@ -80,6 +80,13 @@ fn parse_delivery(raw: &str) -> Option<i64> {
     raw.parse::<i64>().ok().filter(|id| *id > 0)
 }
 
+/// The webhook and delivery ids of an action's path, or the page saying which is not one.
+fn parse_ids(raw_id: &str, raw_delivery: &str) -> Result<(i32, i64), Response> {
+    let id = parse_id(raw_id).ok_or_else(|| no_such_webhook(raw_id))?;
+    let delivery_id = parse_delivery(raw_delivery).ok_or_else(|| no_such_delivery(raw_delivery))?;
+    Ok((id, delivery_id))
+}
+
 fn no_such_delivery(raw: &str) -> Response {
     let shown: String = raw.chars().take(40).collect();
     error_page(
@@ -184,11 +191,9 @@ pub async fn retry(
     session: AdminCaller,
     Path((raw_id, raw_delivery)): Path<(String, String)>,
 ) -> Response {
-    let Some(id) = parse_id(&raw_id) else {
-        return no_such_webhook(&raw_id);
-    };
-    let Some(delivery_id) = parse_delivery(&raw_delivery) else {
-        return no_such_delivery(&raw_delivery);
+    let (id, delivery_id) = match parse_ids(&raw_id, &raw_delivery) {
+        Ok(ids) => ids,
+        Err(page) => return page,
     };
     let attempt = match state
         .agent
@@ -229,11 +234,9 @@ pub async fn discard(
     session: AdminCaller,
     Path((raw_id, raw_delivery)): Path<(String, String)>,
 ) -> Response {
-    let Some(id) = parse_id(&raw_id) else {
-        return no_such_webhook(&raw_id);
-    };
-    let Some(delivery_id) = parse_delivery(&raw_delivery) else {
-        return no_such_delivery(&raw_delivery);
+    let (id, delivery_id) = match parse_ids(&raw_id, &raw_delivery) {
+        Ok(ids) => ids,
+        Err(page) => return page,
     };
     let flash = match state
         .agent

@@ -194,7 +194,7 @@ pub(crate) fn record(pk: i64) -> Record {
 }
 
 /// One REST SignalEvent of a record's `seq`-th event (`{"seq": seq}` as its data).
-async fn signal_seq(http: &reqwest::Client, to: &Endpoint, pk: i64, seq: u64) -> Signal {
+pub(crate) async fn signal_seq(http: &reqwest::Client, to: &Endpoint, pk: i64, seq: u64) -> Signal {
     let event = event_of(pk, seq);
     let sent = http
         .post(format!("{}/api/v1/Webhook/{event}/{pk}", to.base))
