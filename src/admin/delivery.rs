@@ -81,9 +81,10 @@ fn parse_delivery(raw: &str) -> Option<i64> {
 }
 
 /// The webhook and delivery ids of an action's path, or the page saying which is not one.
-fn parse_ids(raw_id: &str, raw_delivery: &str) -> Result<(i32, i64), Response> {
-    let id = parse_id(raw_id).ok_or_else(|| no_such_webhook(raw_id))?;
-    let delivery_id = parse_delivery(raw_delivery).ok_or_else(|| no_such_delivery(raw_delivery))?;
+fn parse_ids(raw_id: &str, raw_delivery: &str) -> Result<(i32, i64), Box<Response>> {
+    let id = parse_id(raw_id).ok_or_else(|| Box::new(no_such_webhook(raw_id)))?;
+    let delivery_id =
+        parse_delivery(raw_delivery).ok_or_else(|| Box::new(no_such_delivery(raw_delivery)))?;
     Ok((id, delivery_id))
 }
 
@@ -193,7 +194,7 @@ pub async fn retry(
 ) -> Response {
     let (id, delivery_id) = match parse_ids(&raw_id, &raw_delivery) {
         Ok(ids) => ids,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let attempt = match state
         .agent
@@ -236,7 +237,7 @@ pub async fn discard(
 ) -> Response {
     let (id, delivery_id) = match parse_ids(&raw_id, &raw_delivery) {
         Ok(ids) => ids,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let flash = match state
         .agent
