@@ -25,7 +25,7 @@ mod delivery_blips;
 mod delivery_contract;
 mod delivery_durability;
 mod delivery_order;
-mod delivery_order_parking;
+mod delivery_order_lifecycle;
 mod delivery_prefetch;
 mod fuzz;
 mod interop;

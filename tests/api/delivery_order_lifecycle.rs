@@ -1,10 +1,8 @@
-//! `DeliveryOrder` `PerRecord` through parking, a restart and `Retry-After` (docs/DELIVERY.md,
-//! "Ordered delivery"): a `410 Gone` on a record's first event disables the webhook with that
-//! event parked; the record's later events wait behind it, another record's too behind its
-//! own first; after a restart the first event meets a `503` with `Retry-After`, and only once
-//! it succeeds do the record's later events go, in order.
+//! `DeliveryOrder` `PerRecord` through a webhook's life (docs/DELIVERY.md, "Ordered
+//! delivery"): parking, a restart and `Retry-After` keep each record's order, and the
+//! state-change events of a webhook reach a `PerRecord` subscriber in the order they fired.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -61,6 +59,10 @@ async fn wait_for_state(to: &Endpoint, id: i64, want: &str) {
     }
 }
 
+/// A `410 Gone` on a record's first event disables the webhook with that event parked; the
+/// record's later events wait behind it, another record's too behind its own first; after a
+/// restart the first event meets a `503` with `Retry-After`, and only once it succeeds do the
+/// record's later events go, in order.
 #[tokio::test]
 async fn parking_a_restart_and_retry_after_keep_each_records_order() {
     let server = TestServer::start(&args(&QUICK_RETRIES));
@@ -138,4 +140,101 @@ async fn parking_a_restart_and_retry_after_keep_each_records_order() {
         record_1_first[2] - record_1_first[1]
     );
     assert_eq!(state_of(&to, id).await, "Active");
+}
+
+/// `webhook{id}.stopped` / `.started` are one record per webhook: a `PerRecord` subscriber gets
+/// them in the order the webhook was stopped and started, through a receiver that fails every
+/// third attempt (its retries would let later events overtake without the order).
+#[tokio::test]
+async fn a_webhooks_state_changes_reach_a_per_record_subscriber_in_order() {
+    let server = TestServer::start(&args(&QUICK_RETRIES));
+    let to = Endpoint {
+        base: server.base.clone(),
+        auth: format!("SOTicket {}", server.ticket().await),
+    };
+    let http = reqwest::Client::new();
+    let target = Receiver::start().await;
+    let watched = rest_ok(
+        &http,
+        &to,
+        reqwest::Method::POST,
+        "/api/v1/Webhook",
+        Some(&json!({"Name": "watched", "Events": ["contact.changed"],
+                     "TargetUrl": target.url("/w"), "State": "Active", "Type": "webhook"})),
+    )
+    .await;
+    let id = watched["WebhookId"].as_i64().expect("WebhookId");
+    let subscriber = Receiver::start().await;
+    let answers = Arc::new(AtomicUsize::new(0));
+    let counter = answers.clone();
+    subscriber.set_responder(move |_| {
+        let answer = if counter.fetch_add(1, Ordering::SeqCst) % 3 == 1 {
+            Answer::status(500)
+        } else {
+            Answer::ok()
+        };
+        answer.with_delay(Duration::from_millis(20))
+    });
+    let created = rest_ok(
+        &http,
+        &to,
+        reqwest::Method::POST,
+        "/api/v1/Webhook",
+        Some(&json!({"Name": "watcher",
+                     "Events": [format!("webhook{id}.started"), format!("webhook{id}.stopped")],
+                     "TargetUrl": subscriber.url("/s"), "State": "Active", "Type": "webhook",
+                     "DeliveryOrder": "PerRecord"})),
+    )
+    .await;
+    assert_eq!(created["DeliveryOrder"], "PerRecord", "{created}");
+    let pinged = subscriber.len(); // the save's test ping, if any
+
+    let mut fired = Vec::new();
+    for turn in 0..10 {
+        let (state, verb) = if turn % 2 == 0 {
+            ("Stopped", "stopped")
+        } else {
+            ("Active", "started")
+        };
+        let saved = rest_ok(
+            &http,
+            &to,
+            reqwest::Method::PATCH,
+            &format!("/api/v1/Webhook/{id}"),
+            Some(&json!({"State": state})),
+        )
+        .await;
+        assert_eq!(saved["State"], state, "{saved}");
+        fired.push(format!("webhook{id}.{verb}"));
+    }
+    let requests = subscriber
+        .wait_until(
+            |requests| {
+                let ok: HashSet<_> = requests
+                    .iter()
+                    .filter(|r| r.status == 200)
+                    .filter_map(|r| r.event_id().map(str::to_string))
+                    .collect();
+                ok.len() >= pinged + fired.len()
+            },
+            DELIVER_WITHIN,
+        )
+        .await;
+    let mut seen = HashSet::new();
+    let received: Vec<String> = requests[pinged..]
+        .iter()
+        .filter(|r| r.status == 200)
+        .filter(|r| r.event_id().is_some_and(|e| seen.insert(e.to_string())))
+        .map(|r| r.json()["Event"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        received,
+        fired,
+        "first successful receipts in the order the states changed: {}",
+        subscriber.summary()
+    );
+    assert!(
+        requests.iter().any(|r| r.status == 500),
+        "the receiver failed some attempts (so retries were in play)"
+    );
 }
