@@ -128,7 +128,8 @@ pub struct ServeConfig {
     #[arg(long, env = "HOOKWIRE_FAILURES_TO_DISABLE", default_value_t = 9)]
     pub failures_to_disable: i32,
 
-    /// Delivery attempts in flight at once, over all webhooks.
+    /// Delivery attempts sent and not yet recorded, over all webhooks (what a crash may make
+    /// this node repeat); the node holds up to 4 times that many deliveries leased.
     #[arg(long, env = "HOOKWIRE_MAX_IN_FLIGHT", default_value_t = 256)]
     pub max_in_flight: usize,
 

@@ -81,8 +81,9 @@ impl Probing {
     /// another delivery is probing (this one waits in the queue, uncounted), unless it may
     /// scout.
     pub fn begin(&self, webhook: i32, delivery: i64, now: Millis) -> Option<AttemptTicket> {
-        let ticket = AttemptTicket(self.generation.load(std::sync::atomic::Ordering::SeqCst));
         self.with(webhook, |h| {
+            // Read under the lock, as `failed` bumps it: no failure slips in between.
+            let ticket = AttemptTicket(self.generation.load(std::sync::atomic::Ordering::SeqCst));
             if h.hold_until > now {
                 return None;
             }
