@@ -1,4 +1,4 @@
-//! `DeliveryOrder` `PerRecord` (docs/DELIVERY.md, "Delivery order"; issue 17): deliveries of one
+//! `DeliveryOrder` `PerRecord` (docs/DELIVERY.md, "Ordered delivery"; issue 17): deliveries of one
 //! record (entity + PrimaryKey) reach the receiver in the order their SignalEvents were
 //! accepted, while different records flow concurrently and a failing record blocks only itself.
 //! Runs on SQLite, and on PostgreSQL with `HOOKWIRE_TEST_DATABASE_URL`; the same workloads on

@@ -1,4 +1,4 @@
-//! A receiver's view of per-record delivery order (docs/DELIVERY.md, "Delivery order"): a
+//! A receiver's view of per-record delivery order (docs/DELIVERY.md, "Ordered delivery"): a
 //! seeded, flaky answer for a [`Receiver`] (random delays, a share of 500s, records made to
 //! fail on demand), and the checks of what it received: per record, the first successful
 //! receipt of each event comes in signal order, every event arrives, and no event is sent

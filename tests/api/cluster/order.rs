@@ -1,4 +1,4 @@
-//! `DeliveryOrder` `PerRecord` on three nodes (docs/DELIVERY.md, "Delivery order"; issue 17):
+//! `DeliveryOrder` `PerRecord` on three nodes (docs/DELIVERY.md, "Ordered delivery"; issue 17):
 //! the workloads of `delivery_order.rs`, signalled round-robin over the nodes. The order holds
 //! across nodes and through a SIGKILL of the node serving the webhook (at-least-once may
 //! repeat the attempt in flight, never reorder); one failing record blocks only itself.
